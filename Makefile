@@ -1,0 +1,63 @@
+# NOC incident-intake assistant. `make help` lists the targets.
+SHELL := /bin/bash
+.DEFAULT_GOAL := help
+
+# Rasa 3.6 needs Python 3.10; on these machines it lives under pyenv.
+PYTHON310 ?= $(or $(shell ls -d "$$(pyenv root 2>/dev/null)"/versions/3.10.*/bin/python3.10 2>/dev/null | tail -1),$(shell command -v python3.10 2>/dev/null),python3.10)
+VENV := .venv
+BIN := $(VENV)/bin
+MODEL := models/noc.tar.gz
+TRAINING_FILES := config.yml domain.yml $(shell find data -name '*.yml' 2>/dev/null)
+
+export ACTION_PORT ?= 5055
+export ACTION_ENDPOINT_URL ?= http://127.0.0.1:$(ACTION_PORT)/webhook
+# TensorFlow and SQLAlchemy chatter that says nothing about this project.
+export TF_CPP_MIN_LOG_LEVEL ?= 2
+export SQLALCHEMY_SILENCE_UBER_WARNING ?= 1
+
+.PHONY: help run shell train test lint validate bench db clean
+
+help: ## List the targets
+	@grep -E '^[a-zA-Z_-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-8s %s\n", $$1, $$2}'
+
+$(BIN)/.installed: requirements.lock
+	@test -x "$(PYTHON310)" || { echo "Python 3.10 not found (looked under pyenv and PATH); set PYTHON310=/path/to/python3.10"; exit 1; }
+	@test -x $(BIN)/python || "$(PYTHON310)" -m venv $(VENV)
+	$(BIN)/pip install --quiet --upgrade pip wheel
+	$(BIN)/pip install --quiet -r requirements.lock
+	@touch $@
+
+.env: .env.example
+	@test -f .env || cp .env.example .env
+	@touch .env
+
+$(MODEL): $(BIN)/.installed $(TRAINING_FILES)
+	$(BIN)/rasa train --fixed-model-name noc --out models --quiet
+	@touch $@
+
+run: $(BIN)/.installed .env $(MODEL) ## Start the action server, the Rasa server and the web/API server (Ctrl-C stops all)
+	@scripts/run.sh
+
+shell: $(BIN)/.installed .env $(MODEL) ## Talk to the assistant in the terminal
+	@scripts/shell.sh
+
+train: $(MODEL) ## Train the model when data, config or domain changed
+
+db: $(BIN)/.installed .env ## Create or upgrade the database schema
+	$(BIN)/python -m actions.store.migrate
+
+lint: $(BIN)/.installed ## ruff
+	$(BIN)/ruff check actions tests scripts
+
+validate: $(BIN)/.installed ## rasa data validate --fail-on-warnings (see scripts/validate_data.py)
+	$(BIN)/python scripts/validate_data.py
+
+test: $(BIN)/.installed $(MODEL) lint validate ## The whole test suite
+	$(BIN)/python -m pytest tests
+	$(BIN)/rasa test core --model $(MODEL) --stories tests/stories --fail-on-prediction-errors --out var/test-results/core
+
+bench: $(BIN)/.installed $(MODEL) ## NLU quality and latency figures (see README)
+	$(BIN)/python scripts/bench.py
+
+clean: ## Remove the environment, models and local data
+	rm -rf $(VENV) models/*.tar.gz var

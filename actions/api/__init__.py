@@ -1,0 +1,1 @@
+"""HTTP API for agents (aiohttp): incidents and escalation tables."""

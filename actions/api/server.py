@@ -1,0 +1,254 @@
+"""aiohttp web server: ``python -m actions.api.server``.
+
+Routes are protected by default: the auth middleware lets a request through
+without ``Authorization: Bearer <AGENT_API_TOKEN>`` only if its handler is
+decorated with ``@public`` or it is served by a static resource. New routes
+(the agent console) therefore get authentication without doing anything.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import dataclasses
+import hmac
+import json
+import logging
+from collections.abc import Awaitable, Callable
+from functools import partial
+from typing import Any, Protocol, TypeVar
+
+from aiohttp import web
+from sqlalchemy.orm import sessionmaker
+
+from actions.settings import Settings, get_settings
+from actions.store.db import make_engine, make_session_factory
+from actions.store.models import INCIDENT_STATUSES
+from actions.store.repository import get_incident, list_incidents
+
+log = logging.getLogger(__name__)
+
+Handler = Callable[[web.Request], Awaitable[web.StreamResponse]]
+T = TypeVar("T")
+
+MAX_LIST_LIMIT = 500
+DEFAULT_LIST_LIMIT = 100
+CONTACT_FIELDS = ("level", "role", "name", "phone", "email", "hours")
+
+
+class EscalationBookLike(Protocol):
+    def contact(self, region_slug: str | None, level: int = 1) -> Any: ...
+
+    def as_dict(self) -> dict: ...
+
+
+SETTINGS_KEY = web.AppKey("settings", Settings)
+SESSION_FACTORY_KEY = web.AppKey("session_factory", sessionmaker)
+ESCALATION_BOOK_KEY = web.AppKey("escalation_book", EscalationBookLike)
+
+_AUTH_PUBLIC_ATTR = "auth_public"
+
+
+def public(handler: Handler) -> Handler:
+    """Mark a route handler as reachable without the agent token."""
+    setattr(handler, _AUTH_PUBLIC_ATTR, True)
+    return handler
+
+
+def json_error(status: int, message: str, *, headers: dict[str, str] | None = None) -> web.Response:
+    return web.json_response({"error": message}, status=status, headers=headers, dumps=_dumps)
+
+
+def _dumps(data: Any) -> str:
+    return json.dumps(data, ensure_ascii=False)
+
+
+def _json(data: Any, *, status: int = 200) -> web.Response:
+    return web.json_response(data, status=status, dumps=_dumps)
+
+
+# Short Spanish messages for the errors aiohttp raises itself.
+_HTTP_ERROR_MESSAGES = {
+    400: "solicitud inválida",
+    404: "no encontrado",
+    405: "método no permitido",
+    413: "solicitud demasiado grande",
+}
+# Headers of an aiohttp HTTPException worth keeping on the JSON replacement.
+_KEPT_ERROR_HEADERS = ("Allow", "WWW-Authenticate")
+
+
+@web.middleware
+async def error_middleware(request: web.Request, handler: Handler) -> web.StreamResponse:
+    """Turn every error into JSON and never leak a traceback to the client."""
+    try:
+        return await handler(request)
+    except web.HTTPException as exc:
+        if exc.status < 400:
+            raise
+        headers = {name: exc.headers[name] for name in _KEPT_ERROR_HEADERS if name in exc.headers}
+        message = _HTTP_ERROR_MESSAGES.get(exc.status, exc.reason)
+        return json_error(exc.status, message, headers=headers)
+    except asyncio.CancelledError:
+        raise
+    except Exception:
+        log.exception("Unhandled error serving %s %s", request.method, request.path)
+        return json_error(500, "error interno")
+
+
+def _is_public(request: web.Request) -> bool:
+    match_info = request.match_info
+    if getattr(match_info.handler, _AUTH_PUBLIC_ATTR, False):
+        return True
+    resource = match_info.route.resource
+    return isinstance(resource, web.StaticResource)
+
+
+def _bearer_token(header: str) -> str | None:
+    scheme, _, credentials = header.strip().partition(" ")
+    if scheme.lower() != "bearer":
+        return None
+    credentials = credentials.strip()
+    return credentials or None
+
+
+def token_matches(header: str, expected: str) -> bool:
+    """Constant-time check of an ``Authorization`` header against the token."""
+    provided = _bearer_token(header)
+    if provided is None:
+        return False
+    # Bytes so a non-ASCII header can't raise TypeError in compare_digest;
+    # surrogatepass keeps undecodable header bytes distinct from real ones.
+    return hmac.compare_digest(
+        provided.encode("utf-8", "surrogatepass"), expected.encode("utf-8", "surrogatepass")
+    )
+
+
+@web.middleware
+async def auth_middleware(request: web.Request, handler: Handler) -> web.StreamResponse:
+    """Require the agent token on every route not marked ``@public``."""
+    if request.match_info.http_exception is not None or _is_public(request):
+        # Unknown routes fall through to the 404/405 JSON error.
+        return await handler(request)
+    expected = request.app[SETTINGS_KEY].agent_api_token
+    if expected is None:
+        # No token configured means the agent API is off, never open.
+        return json_error(503, "API de agentes deshabilitada: falta AGENT_API_TOKEN")
+    if not token_matches(request.headers.get("Authorization", ""), expected):
+        return json_error(401, "no autorizado", headers={"WWW-Authenticate": 'Bearer realm="noc"'})
+    response = await handler(request)
+    # Incident data is personal data: keep it out of shared caches.
+    response.headers.setdefault("Cache-Control", "no-store")
+    return response
+
+
+@web.middleware
+async def security_headers_middleware(request: web.Request, handler: Handler) -> web.StreamResponse:
+    response = await handler(request)
+    response.headers.setdefault("X-Content-Type-Options", "nosniff")
+    return response
+
+
+async def _in_thread(request: web.Request, func: Callable[..., T], **kwargs: Any) -> T:
+    # The repository is synchronous; keep the event loop free while it waits
+    # on the database.
+    loop = asyncio.get_running_loop()
+    return await loop.run_in_executor(None, partial(func, request.app[SESSION_FACTORY_KEY], **kwargs))
+
+
+def _contact_dict(contact: Any) -> dict[str, Any] | None:
+    if contact is None:
+        return None
+    if dataclasses.is_dataclass(contact):
+        data = dataclasses.asdict(contact)
+        return {name: data.get(name) for name in CONTACT_FIELDS}
+    return {name: getattr(contact, name, None) for name in CONTACT_FIELDS}
+
+
+@public
+async def health(request: web.Request) -> web.Response:
+    return _json({"status": "ok"})
+
+
+@public
+async def regions(request: web.Request) -> web.Response:
+    return _json(request.app[ESCALATION_BOOK_KEY].as_dict())
+
+
+async def incident_detail(request: web.Request) -> web.Response:
+    record = await _in_thread(request, get_incident, ticket=request.match_info["ticket"])
+    if record is None:
+        return json_error(404, "ticket no encontrado")
+    contact = request.app[ESCALATION_BOOK_KEY].contact(record["region"], record["escalation_level"])
+    record["escalation_contact"] = _contact_dict(contact)
+    return _json(record)
+
+
+def _parse_limit(raw: str | None) -> int | None:
+    if raw is None or raw == "":
+        return DEFAULT_LIST_LIMIT
+    if not raw.isascii() or not raw.isdigit():
+        return None
+    value = int(raw)
+    return value if 1 <= value <= MAX_LIST_LIMIT else None
+
+
+async def incident_list(request: web.Request) -> web.Response:
+    sender_id = request.query.get("sender_id") or None
+    status = request.query.get("status") or None
+    if status is not None and status not in INCIDENT_STATUSES:
+        return json_error(400, "estado desconocido")
+    limit = _parse_limit(request.query.get("limit"))
+    if limit is None:
+        return json_error(400, f"limit debe ser un entero entre 1 y {MAX_LIST_LIMIT}")
+    incidents = await _in_thread(
+        request, list_incidents, sender_id=sender_id, status=status, limit=limit
+    )
+    return _json({"incidents": incidents})
+
+
+def create_app(
+    *,
+    settings: Settings,
+    session_factory: sessionmaker,
+    escalation_book: EscalationBookLike,
+) -> web.Application:
+    """Build the application; the caller owns the engine behind ``session_factory``."""
+    app = web.Application(
+        middlewares=[error_middleware, security_headers_middleware, auth_middleware],
+    )
+    app[SETTINGS_KEY] = settings
+    app[SESSION_FACTORY_KEY] = session_factory
+    app[ESCALATION_BOOK_KEY] = escalation_book
+    app.router.add_get("/api/health", health, name="health")
+    app.router.add_get("/api/regions", regions, name="regions")
+    app.router.add_get("/api/incidents", incident_list, name="incident_list")
+    app.router.add_get("/api/incidents/{ticket}", incident_detail, name="incident_detail")
+    return app
+
+
+def main() -> None:
+    """Serve the API on ``WEB_HOST:WEB_PORT`` (migrations are run beforehand by ``make run``)."""
+    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+    # Imported here so this module (and its tests) don't depend on loading the
+    # escalation tables at import time.
+    from actions.escalation import get_escalation_book
+
+    settings = get_settings()
+    if settings.agent_api_token is None:
+        log.warning("AGENT_API_TOKEN is not set: protected routes will answer 503")
+    engine = make_engine(settings.database_url)
+    app = create_app(
+        settings=settings,
+        session_factory=make_session_factory(engine),
+        escalation_book=get_escalation_book(),
+    )
+
+    async def _dispose_engine(_app: web.Application) -> None:
+        engine.dispose()
+
+    app.on_cleanup.append(_dispose_engine)
+    web.run_app(app, host=settings.web_host, port=settings.web_port)
+
+
+if __name__ == "__main__":
+    main()

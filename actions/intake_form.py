@@ -1,0 +1,257 @@
+"""Validation of the incident intake form: one `validate_<slot>` per checklist item.
+
+Each validator returns `{slot: value_or_None}`; a rejected value utters
+`utter_invalid_<slot>` and the form asks again. The third bad answer in a row to
+the same question also offers the regional Service Desk contact.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime, timezone
+from typing import Any
+from zoneinfo import ZoneInfo
+
+from rasa_sdk import Tracker
+from rasa_sdk.executor import CollectingDispatcher
+from rasa_sdk.forms import FormValidationAction
+from rasa_sdk.types import DomainDict
+
+from actions.contacts import contact_kwargs
+from actions.escalation import get_escalation_book
+from actions.phones import normalize_phone
+from actions.places import country_from_place
+from actions.severity import SYMPTOM_KINDS
+from actions.timeparse import parse_since
+from actions.validators import (
+    CORRECTABLE_FIELDS,
+    clean_company,
+    clean_person_name,
+    clean_symptom,
+    correction_field,
+    normalize_email,
+    normalize_service_id,
+)
+
+Result = dict[str, Any]
+
+# After this many bad answers to the same question the bot offers a human contact.
+MAX_INVALID_ANSWERS = 3
+
+# Slots that depend on a corrected one and must be asked again with it.
+DEPENDENT_SLOTS = {"contact_phone": ("pending_local_phone",)}
+
+
+def latest_entity_values(tracker: Tracker, entity: str) -> list[str]:
+    return [
+        str(e.get("value"))
+        for e in tracker.latest_message.get("entities", [])
+        if e.get("entity") == entity and e.get("value") is not None
+    ]
+
+
+def now_utc() -> datetime:
+    return datetime.now(timezone.utc)
+
+
+def reject(
+    slot: str,
+    dispatcher: CollectingDispatcher,
+    tracker: Tracker,
+    *,
+    response: str | None = None,
+) -> Result:
+    """Utter why `slot` was refused and count bad answers to the same question."""
+    dispatcher.utter_message(response=response or f"utter_invalid_{slot}")
+    same_slot = tracker.get_slot("invalid_slot") == slot
+    count = int(tracker.get_slot("invalid_count") or 0) + 1 if same_slot else 1
+    if count >= MAX_INVALID_ANSWERS:
+        book = get_escalation_book()
+        region = book.region_for_country(tracker.get_slot("country"))
+        contact = book.contact(region.slug if region else None, 1)
+        dispatcher.utter_message(response="utter_offer_service_desk", **contact_kwargs(contact))
+        count = 0
+    return {slot: None, "invalid_slot": slot, "invalid_count": float(count)}
+
+
+def accept(slot: str, value: Any, tracker: Tracker) -> Result:
+    result: Result = {slot: value}
+    if tracker.get_slot("invalid_slot") == slot:
+        result.update({"invalid_slot": None, "invalid_count": 0.0})
+    return result
+
+
+class ValidateIncidentForm(FormValidationAction):
+    def name(self) -> str:
+        return "validate_incident_form"
+
+    async def required_slots(
+        self,
+        domain_slots: list[str],
+        dispatcher: CollectingDispatcher,
+        tracker: Tracker,
+        domain: DomainDict,
+    ) -> list[str]:
+        slots = list(domain_slots)
+        # Asked only after a plain "no" to the summary.
+        if not tracker.get_slot("awaiting_correction"):
+            slots.remove("correction_field")
+        # A local phone waits for the country: ask the country first.
+        if tracker.get_slot("pending_local_phone") and not tracker.get_slot("country"):
+            slots.remove("country")
+            slots.insert(slots.index("contact_phone"), "country")
+        # Rebooting equipment without power is pointless, and a solved problem
+        # needs no confirmation: it is recorded as resolved at first contact.
+        if tracker.get_slot("power_ok") is False:
+            slots = [s for s in slots if s not in ("rebooted", "problem_persists")]
+        if tracker.get_slot("problem_persists") is False:
+            slots = [s for s in slots if s not in ("correction_field", "confirmed")]
+        return slots
+
+    def validate_company(
+        self, value: Any, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict
+    ) -> Result:
+        company = clean_company(value)
+        return accept("company", company, tracker) if company else reject("company", dispatcher, tracker)
+
+    def validate_service_id(
+        self, value: Any, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict
+    ) -> Result:
+        service_id = normalize_service_id(value)
+        return accept("service_id", service_id, tracker) if service_id else reject("service_id", dispatcher, tracker)
+
+    def validate_contact_name(
+        self, value: Any, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict
+    ) -> Result:
+        name = clean_person_name(value)
+        return accept("contact_name", name, tracker) if name else reject("contact_name", dispatcher, tracker)
+
+    def validate_contact_phone(
+        self, value: Any, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict
+    ) -> Result:
+        phone = normalize_phone(value, country=tracker.get_slot("country"))
+        if phone.error == "needs_country":
+            dispatcher.utter_message(response="utter_phone_needs_country")
+            return {"contact_phone": None, "pending_local_phone": str(value)}
+        if phone.error or not phone.e164:
+            return reject("contact_phone", dispatcher, tracker)
+        result = accept("contact_phone", phone.e164, tracker)
+        result["pending_local_phone"] = None
+        # The phone's country code decides the region.
+        if phone.country:
+            result["country"] = phone.country
+        return result
+
+    def validate_country(
+        self, value: Any, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict
+    ) -> Result:
+        asked = tracker.get_slot("requested_slot") == "country"
+        current = tracker.get_slot("country") if not asked else None
+        country = country_from_place(value) or _iso_code(value)
+        if not country:
+            if asked:
+                return reject("country", dispatcher, tracker)
+            # A place mentioned in passing that we do not know: ignore it.
+            return {"country": current}
+        if tracker.get_slot("contact_phone") and not asked and current:
+            # A phone's country code outranks a city mentioned in passing.
+            return {"country": current}
+        result = accept("country", country, tracker)
+        pending = tracker.get_slot("pending_local_phone")
+        if pending:
+            phone = normalize_phone(pending, country=country)
+            result["pending_local_phone"] = None
+            if phone.e164:
+                result["contact_phone"] = phone.e164
+            else:
+                dispatcher.utter_message(response="utter_invalid_contact_phone")
+        return result
+
+    def validate_contact_email(
+        self, value: Any, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict
+    ) -> Result:
+        email = normalize_email(value)
+        return accept("contact_email", email, tracker) if email else reject("contact_email", dispatcher, tracker)
+
+    def validate_symptom(
+        self, value: Any, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict
+    ) -> Result:
+        symptom = clean_symptom(value)
+        return accept("symptom", symptom, tracker) if symptom else reject("symptom", dispatcher, tracker)
+
+    def validate_symptom_kind(
+        self, value: Any, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict
+    ) -> Result:
+        kind = str(value).strip().lower() if value else None
+        return (
+            accept("symptom_kind", kind, tracker)
+            if kind in SYMPTOM_KINDS
+            else reject("symptom_kind", dispatcher, tracker)
+        )
+
+    def validate_started(
+        self, value: Any, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict
+    ) -> Result:
+        tz = get_escalation_book().timezone_for(tracker.get_slot("country"))
+        text = str(value).strip() if value else ""
+        parsed = parse_since(text, tz=tz, now=now_utc().astimezone(ZoneInfo(tz))) if text else None
+        # The slot keeps the customer's words; the timestamp is computed again at
+        # submission, when the country (and so the time zone) is surely known.
+        return accept("started", text, tracker) if parsed else reject("started", dispatcher, tracker)
+
+    def validate_power_ok(
+        self, value: Any, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict
+    ) -> Result:
+        if value is False and not tracker.get_slot("power_warned"):
+            dispatcher.utter_message(response="utter_restore_power_first")
+            return {"power_ok": None, "power_warned": True}
+        if value is False:
+            dispatcher.utter_message(response="utter_power_problem_noted")
+        return {"power_ok": value}
+
+    def validate_rebooted(
+        self, value: Any, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict
+    ) -> Result:
+        if value is False and tracker.get_slot("problem_persists") is None:
+            dispatcher.utter_message(response="utter_please_reboot")
+        return {"rebooted": value}
+
+    def validate_problem_persists(
+        self, value: Any, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict
+    ) -> Result:
+        # Whoever answers "does it continue after rebooting?" has rebooted.
+        return {"problem_persists": value, "rebooted": True}
+
+    def validate_confirmed(
+        self, value: Any, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict
+    ) -> Result:
+        if value is True:
+            return {"confirmed": True}
+        corrected_now = set(tracker.slots_to_validate()) - {"confirmed", "requested_slot"}
+        if corrected_now:
+            # "el correo está mal, es ..." already carried the new value: show the summary again.
+            return {"confirmed": None}
+        for field in latest_entity_values(tracker, "field"):
+            if field in CORRECTABLE_FIELDS:
+                return {"confirmed": None, **clear_field(field)}
+        return {"confirmed": None, "awaiting_correction": True}
+
+    def validate_correction_field(
+        self, value: Any, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict
+    ) -> Result:
+        field = value if value in CORRECTABLE_FIELDS else correction_field(value)
+        if not field:
+            return reject("correction_field", dispatcher, tracker)
+        return {"correction_field": None, "awaiting_correction": False, **clear_field(field)}
+
+
+def clear_field(field: str) -> Result:
+    cleared: Result = {field: None}
+    for dependent in DEPENDENT_SLOTS.get(field, ()):
+        cleared[dependent] = None
+    return cleared
+
+
+def _iso_code(value: Any) -> str | None:
+    text = str(value or "").strip().upper()
+    region = get_escalation_book().region_for_country(text) if len(text) == 2 else None
+    return text if region else None

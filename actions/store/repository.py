@@ -1,0 +1,345 @@
+"""Incident repository: every function takes a session factory and keywords.
+
+Ticket numbers
+--------------
+Tickets look like ``INC-<year>-<sequence>`` where ``<year>`` is the UTC year of
+``created_at`` and ``<sequence>`` restarts at 000001 every year (zero-padded to
+six digits; a seven-digit sequence would only appear past 999,999 tickets in a
+year). The sequence lives in ``ticket_counters(year, last_value)`` and is
+bumped in the same transaction that inserts the incident:
+
+* the bump is ``UPDATE ... SET last_value = last_value + 1``, which row-locks
+  the year's counter until commit, so concurrent openings queue behind each
+  other and each reads back its own value. The first opening of a year inserts
+  the row inside a SAVEPOINT; if a concurrent transaction inserted it first the
+  unique key makes ours fail, the savepoint is rolled back and we fall back to
+  the UPDATE (which then waits for the other transaction's lock).
+* on SQLite the engine begins write transactions with ``BEGIN IMMEDIATE``
+  (see ``db.make_engine``), so whole openings are serialised by the database
+  lock and the busy timeout makes concurrent writers wait instead of failing.
+
+A rolled-back opening also rolls back its bump, so numbers stay consecutive
+(unlike a PostgreSQL sequence, which leaves gaps). The autoincrement id was not
+used because it would not restart each year.
+
+Idempotency
+-----------
+``idempotency_key`` is unique in the database. ``open_incident`` first looks
+the key up; if two callers race past that check, the loser's INSERT fails on
+the unique index (PostgreSQL makes it wait for the winner's commit first), its
+transaction is rolled back and it returns the winner's ticket with
+``created=False``.
+
+Values
+------
+Free text is stored verbatim, except NUL characters, which PostgreSQL text
+can't hold: they become U+FFFD on every backend so both store the same thing.
+Values too long for a bounded column, unknown statuses or roles, unknown time
+zones and naive datetimes raise ValueError before any transaction starts.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass, fields
+from datetime import datetime, timezone
+from typing import Any, TypeVar
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+
+from sqlalchemy import String, insert, select, update
+from sqlalchemy.exc import IntegrityError
+from sqlalchemy.orm import Session, selectinload, sessionmaker
+
+from actions.store.db import READ_ONLY_OPTIONS
+from actions.store.models import (
+    INCIDENT_STATUSES,
+    TRANSCRIPT_ROLES,
+    Incident,
+    TicketCounter,
+    TranscriptMessage,
+)
+
+TICKET_PATTERN = re.compile(r"INC-\d{4}-\d{6,}")
+# Anything longer can't be one of our tickets; checked before touching the DB.
+_MAX_TICKET_LENGTH = 32
+
+T = TypeVar("T")
+
+
+@dataclass(frozen=True)
+class TranscriptEntry:
+    role: str
+    text: str
+    at: datetime
+
+
+@dataclass(frozen=True, kw_only=True)
+class NewIncident:
+    idempotency_key: str
+    status: str
+    company: str
+    service_id: str
+    contact_name: str
+    contact_phone: str
+    contact_email: str | None
+    country: str
+    region: str | None
+    symptom: str
+    symptom_kind: str | None
+    started_at: datetime | None
+    timezone: str
+    started_text: str | None
+    power_ok: bool | None
+    rebooted: bool | None
+    problem_persists: bool | None
+    severity: int
+    severity_reason: str | None
+    channel: str
+    sender_id: str | None
+    escalation_level: int = 1
+    transcript: tuple[TranscriptEntry, ...] = ()
+
+
+@dataclass(frozen=True)
+class OpenResult:
+    ticket: str
+    created: bool
+
+
+def format_ticket(*, year: int, number: int) -> str:
+    return f"INC-{year:04d}-{number:06d}"
+
+
+def _storable(value: T) -> T:
+    # PostgreSQL text cannot hold NUL characters; replace them on every
+    # backend so SQLite and PostgreSQL store the same thing.
+    if isinstance(value, str) and "\x00" in value:
+        return value.replace("\x00", "\ufffd")
+    return value
+
+
+def _is_aware(value: datetime) -> bool:
+    return value.tzinfo is not None and value.utcoffset() is not None
+
+
+def _validate(incident: NewIncident) -> None:
+    """Reject values the schema would refuse, before any transaction starts.
+
+    Raising ValueError here keeps bad input from turning into backend-specific
+    DataErrors (PostgreSQL enforces VARCHAR lengths, SQLite doesn't).
+    """
+    if not incident.idempotency_key:
+        raise ValueError("idempotency_key must not be empty")
+    if incident.status not in INCIDENT_STATUSES:
+        raise ValueError(f"unknown status {incident.status!r}")
+    if incident.started_at is not None and not _is_aware(incident.started_at):
+        raise ValueError("started_at must be timezone-aware")
+    try:
+        ZoneInfo(incident.timezone)
+    except (ZoneInfoNotFoundError, ValueError, TypeError) as exc:
+        raise ValueError(f"unknown IANA time zone {incident.timezone!r}") from exc
+    if incident.escalation_level < 1:
+        raise ValueError("escalation_level must be >= 1")
+    for column in Incident.__table__.columns:
+        value = getattr(incident, column.name, None)
+        limit = column.type.length if isinstance(column.type, String) else None
+        if isinstance(value, str) and limit and len(value) > limit:
+            raise ValueError(f"{column.name} longer than {limit} characters")
+        if value is None and not column.nullable and column.name in NewIncident.__dataclass_fields__:
+            raise ValueError(f"{column.name} is required")
+    for entry in incident.transcript:
+        if not isinstance(entry.text, str):
+            raise ValueError("transcript text must be a string")
+        if entry.role not in TRANSCRIPT_ROLES:
+            raise ValueError(f"unknown transcript role {entry.role!r}")
+        if not _is_aware(entry.at):
+            raise ValueError("transcript timestamps must be timezone-aware")
+
+
+def _next_ticket_number(session: Session, *, year: int) -> int:
+    bump = (
+        update(TicketCounter)
+        .where(TicketCounter.year == year)
+        .values(last_value=TicketCounter.last_value + 1)
+        .execution_options(synchronize_session=False)
+    )
+    if session.execute(bump).rowcount == 0:
+        try:
+            with session.begin_nested():
+                session.execute(insert(TicketCounter).values(year=year, last_value=1))
+            return 1
+        except IntegrityError:
+            # Another transaction created this year's counter first.
+            session.execute(bump)
+    return session.execute(
+        select(TicketCounter.last_value).where(TicketCounter.year == year)
+    ).scalar_one()
+
+
+def _ticket_for_key(session_factory: sessionmaker, *, idempotency_key: str) -> str | None:
+    with session_factory() as s, s.begin():
+        s.connection(execution_options=READ_ONLY_OPTIONS)
+        return s.execute(
+            select(Incident.ticket).where(Incident.idempotency_key == idempotency_key)
+        ).scalar_one_or_none()
+
+
+def open_incident(
+    session_factory: sessionmaker,
+    *,
+    incident: NewIncident,
+    now: datetime | None = None,
+) -> OpenResult:
+    """Store a confirmed incident and give it a ticket, at most once per key.
+
+    Returns the new ticket with ``created=True``, or the ticket already
+    stored under ``incident.idempotency_key`` with ``created=False``.
+    Raises ValueError for values the schema can't hold.
+    """
+    if now is None:
+        now = datetime.now(timezone.utc)
+    elif not _is_aware(now):
+        raise ValueError("now must be timezone-aware")
+    now = now.astimezone(timezone.utc)
+    _validate(incident)
+
+    # Cheap read first so retries don't take SQLite's write lock.
+    existing = _ticket_for_key(session_factory, idempotency_key=incident.idempotency_key)
+    if existing is not None:
+        return OpenResult(ticket=existing, created=False)
+
+    try:
+        with session_factory() as s, s.begin():
+            # Checked again inside the write transaction: on SQLite nobody can
+            # have slipped in since BEGIN IMMEDIATE; on PostgreSQL the unique
+            # index below is what settles a race.
+            existing = s.execute(
+                select(Incident.ticket).where(Incident.idempotency_key == incident.idempotency_key)
+            ).scalar_one_or_none()
+            if existing is not None:
+                return OpenResult(ticket=existing, created=False)
+
+            ticket = format_ticket(year=now.year, number=_next_ticket_number(s, year=now.year))
+            values = {
+                field.name: _storable(getattr(incident, field.name))
+                for field in fields(NewIncident)
+                if field.name != "transcript"
+            }
+            values["country"] = values["country"].upper()
+            row = Incident(
+                **values,
+                ticket=ticket,
+                created_at=now,
+                updated_at=now,
+                transcript=[
+                    TranscriptMessage(
+                        position=position,
+                        role=entry.role,
+                        text=_storable(entry.text),
+                        at=entry.at,
+                    )
+                    for position, entry in enumerate(incident.transcript)
+                ],
+            )
+            s.add(row)
+            s.flush()
+        return OpenResult(ticket=ticket, created=True)
+    except IntegrityError:
+        existing = _ticket_for_key(session_factory, idempotency_key=incident.idempotency_key)
+        if existing is None:
+            raise
+        return OpenResult(ticket=existing, created=False)
+
+
+def _iso_utc(value: datetime | None) -> str | None:
+    return None if value is None else value.astimezone(timezone.utc).isoformat()
+
+
+def _iso_in_zone(value: datetime | None, zone_name: str) -> str | None:
+    if value is None:
+        return None
+    try:
+        zone: Any = ZoneInfo(zone_name)
+    except (ZoneInfoNotFoundError, ValueError):
+        # Only reachable if the tz database lost a zone since the row was written.
+        zone = timezone.utc
+    return value.astimezone(zone).isoformat()
+
+
+def _to_dict(row: Incident, *, with_transcript: bool) -> dict[str, Any]:
+    data: dict[str, Any] = {
+        "ticket": row.ticket,
+        "status": row.status,
+        "company": row.company,
+        "service_id": row.service_id,
+        "contact_name": row.contact_name,
+        "contact_phone": row.contact_phone,
+        "contact_email": row.contact_email,
+        "country": row.country,
+        "region": row.region,
+        "symptom": row.symptom,
+        "symptom_kind": row.symptom_kind,
+        "started_at": _iso_in_zone(row.started_at, row.timezone),
+        "timezone": row.timezone,
+        "started_text": row.started_text,
+        "power_ok": row.power_ok,
+        "rebooted": row.rebooted,
+        "problem_persists": row.problem_persists,
+        "severity": row.severity,
+        "severity_reason": row.severity_reason,
+        "escalation_level": row.escalation_level,
+        "channel": row.channel,
+        "sender_id": row.sender_id,
+        "created_at": _iso_utc(row.created_at),
+        "updated_at": _iso_utc(row.updated_at),
+    }
+    if with_transcript:
+        data["transcript"] = [
+            {"role": message.role, "text": message.text, "at": _iso_utc(message.at)}
+            for message in row.transcript
+        ]
+    return data
+
+
+def normalize_ticket(ticket: str) -> str | None:
+    """Canonical (upper-case) form of ``ticket``, or None if it can't be one."""
+    if not isinstance(ticket, str) or len(ticket) > _MAX_TICKET_LENGTH:
+        return None
+    candidate = ticket.strip().upper()
+    return candidate if TICKET_PATTERN.fullmatch(candidate) else None
+
+
+def get_incident(session_factory: sessionmaker, *, ticket: str) -> dict[str, Any] | None:
+    """The incident with this ticket (any letter case) as a JSON-ready dict, with transcript."""
+    canonical = normalize_ticket(ticket)
+    if canonical is None:
+        return None
+    with session_factory() as s, s.begin():
+        s.connection(execution_options=READ_ONLY_OPTIONS)
+        row = s.execute(
+            select(Incident)
+            .where(Incident.ticket == canonical)
+            .options(selectinload(Incident.transcript))
+        ).scalar_one_or_none()
+        return None if row is None else _to_dict(row, with_transcript=True)
+
+
+def list_incidents(
+    session_factory: sessionmaker,
+    *,
+    sender_id: str | None = None,
+    status: str | None = None,
+    limit: int = 100,
+) -> list[dict[str, Any]]:
+    """Incidents newest first, optionally filtered, without transcripts."""
+    if limit < 1:
+        raise ValueError("limit must be >= 1")
+    query = select(Incident)
+    if sender_id is not None:
+        query = query.where(Incident.sender_id == sender_id)
+    if status is not None:
+        query = query.where(Incident.status == status)
+    query = query.order_by(Incident.created_at.desc(), Incident.id.desc()).limit(limit)
+    with session_factory() as s, s.begin():
+        s.connection(execution_options=READ_ONLY_OPTIONS)
+        return [_to_dict(row, with_transcript=False) for row in s.execute(query).scalars()]

@@ -1,0 +1,369 @@
+"""Pure validators for the incident form's free-text fields.
+
+Every function takes what the customer typed (or None) and returns the cleaned
+value, or None when the answer cannot be used and the form must ask again.
+They never raise on odd input: the chat is open to anyone, so hostile or
+garbage text is an ordinary case here.
+"""
+
+from __future__ import annotations
+
+import re
+import unicodedata
+from collections.abc import Iterable
+from functools import lru_cache
+
+CORRECTABLE_FIELDS = (
+    "company",
+    "service_id",
+    "contact_name",
+    "contact_phone",
+    "contact_email",
+    "symptom",
+    "started",
+    "country",
+)
+
+# A tag name right after "<" (as browsers require), so "a < b y c > d" is not a tag.
+_HTML_TAG = re.compile(r"</?[a-zA-Z!][^<>]*>")
+_WHITESPACE = re.compile(r"\s+")
+
+
+def normalize_text(text: str) -> str:
+    """Lower-case, strip accents and collapse whitespace, for matching only.
+
+    'ñ' becomes 'n' too: customers often type without accents and a matcher
+    that needs them would miss half the answers.
+    """
+    decomposed = unicodedata.normalize("NFKD", text.casefold())
+    stripped = "".join(ch for ch in decomposed if not unicodedata.combining(ch))
+    return _WHITESPACE.sub(" ", stripped).strip()
+
+
+def _match_form(text: str) -> str:
+    # Punctuation becomes a space so "e-mail", "Perú." or "(Lima)" match their aliases.
+    return _WHITESPACE.sub(" ", re.sub(r"[^\w\s]|_", " ", normalize_text(text))).strip()
+
+
+def compile_phrases(phrases: Iterable[str]) -> re.Pattern[str]:
+    """One pattern finding every phrase on word boundaries, overlaps included.
+
+    The lookahead makes finditer report a match at every position, so a longer
+    phrase starting inside a shorter one is not hidden by it.
+    """
+    forms = sorted({_match_form(p) for p in phrases if _match_form(p)}, key=len, reverse=True)
+    if not forms:
+        return re.compile(r"(?!)")
+    alternation = "|".join(re.escape(f) for f in forms)
+    return re.compile(rf"(?=(?<!\w)({alternation})(?!\w))")
+
+
+def find_longest_phrase(text: str, pattern: re.Pattern[str]) -> str | None:
+    """The longest phrase of `pattern` in `text` (normalized form), earliest on ties."""
+    best: str | None = None
+    for match in pattern.finditer(_match_form(text)):
+        found = match.group(1)
+        if best is None or len(found) > len(best):
+            best = found
+    return best
+
+
+def phrase_key(phrase: str) -> str:
+    """The normalized form under which compile_phrases/find_longest_phrase see a phrase."""
+    return _match_form(phrase)
+
+
+def has_html(text: str) -> bool:
+    return bool(_HTML_TAG.search(text))
+
+
+def _letters(text: str) -> int:
+    return sum(1 for ch in text if ch.isalpha())
+
+
+def _strip_control(text: str) -> str:
+    # Control characters (other than newlines and tabs) only break logs and summaries.
+    return "".join(ch for ch in text if ch in "\n\t" or unicodedata.category(ch)[0] != "C")
+
+
+def _strip_prefixes(text: str, prefixes: Iterable[str], *, not_before: dict[str, set[str]] | None = None) -> str:
+    """Remove introductory words ("me llamo", "somos de"...) repeatedly, accent-insensitively.
+
+    `not_before` keeps a prefix when the next word shows it belongs to the value
+    itself: "Empresa de Energía de Bogotá" is a company name, not "empresa" + name.
+    """
+    ordered = sorted((phrase_key(p) for p in prefixes), key=len, reverse=True)
+    guards = not_before or {}
+    changed = True
+    while changed:
+        changed = False
+        text = text.strip(_EDGE_PUNCTUATION)
+        words = _match_form(text).split(" ")
+        for prefix in ordered:
+            size = len(prefix.split(" "))
+            if words[:size] != prefix.split(" "):
+                continue
+            following = words[size] if len(words) > size else ""
+            if following in guards.get(prefix, set()):
+                continue
+            shorter = _cut_words(text, prefix)
+            changed = shorter != text  # never loop on a prefix that cannot be cut
+            text = shorter
+            break
+    return text.strip(_EDGE_PUNCTUATION)
+
+
+_EDGE_PUNCTUATION = " \t\n\r,.:;-!¡?¿"
+
+
+def _cut_words(text: str, prefix: str) -> str:
+    """`text` without its leading words whose match form is `prefix`.
+
+    Cuts at a word boundary of the original text, so "Hola,soy Ana" loses
+    "Hola" even with no space after the comma.
+    """
+    for end in range(1, len(text) + 1):
+        at_boundary = end == len(text) or not text[end].isalnum()
+        if at_boundary and _match_form(text[:end]) == prefix:
+            return text[end:]
+    return text
+
+
+# --- service ID ---------------------------------------------------------------
+
+_SERVICE_ID_TOKEN = re.compile(r"(?<![A-Za-z0-9@.\-])[A-Za-z0-9]+(?:-[A-Za-z0-9]+)*(?![A-Za-z0-9@])")
+
+
+def normalize_service_id(text: str | None) -> str | None:
+    """Find the service/circuit ID in an answer and return it upper-cased.
+
+    An ID is 4-30 ASCII letters/digits with inner dashes and at least one digit.
+    When several tokens qualify, one mixing letters and digits wins over a bare
+    number, because bare numbers in a sentence are more often counts or times.
+    """
+    if not text or has_html(text):
+        return None
+    candidates = [
+        token
+        for token in _SERVICE_ID_TOKEN.findall(text)
+        if 4 <= len(token) <= 30 and any(ch.isdigit() for ch in token)
+    ]
+    if not candidates:
+        return None
+    mixed = [c for c in candidates if any(ch.isalpha() for ch in c)]
+    return (mixed or candidates)[0].upper()
+
+
+# --- e-mail -------------------------------------------------------------------
+
+_EMAIL = re.compile(
+    r"(?<![\w.+\-'%])"
+    r"(?P<local>[A-Za-z0-9](?:[A-Za-z0-9._%+'\-]*[A-Za-z0-9_%+\-])?)"
+    r"@"
+    r"(?P<domain>(?:[A-Za-z0-9](?:[A-Za-z0-9\-]*[A-Za-z0-9])?\.)+[A-Za-z]{2,24})"
+    r"(?![\w\-])"
+)
+
+
+def normalize_email(text: str | None) -> str | None:
+    """Extract the first syntactically valid e-mail; the domain is lower-cased.
+
+    The local part keeps its case: some mail servers treat it as case-sensitive.
+    """
+    if not text or len(text) > 2000:
+        return None
+    match = _EMAIL.search(text.strip())
+    if not match:
+        return None
+    local, domain = match.group("local"), match.group("domain").lower()
+    if ".." in local or len(local) > 64 or len(local) + len(domain) + 1 > 254:
+        return None
+    return f"{local}@{domain}"
+
+
+# --- person name --------------------------------------------------------------
+
+_NAME_PREFIXES = (
+    "hola",
+    "buenas",
+    "buenos dias",
+    "buenas tardes",
+    "buenas noches",
+    "soy",
+    "yo soy",
+    "me llamo",
+    "mi nombre es",
+    "el nombre es",
+    "habla",
+    "le habla",
+    "te habla",
+    "les habla",
+    "con",
+    "my name is",
+    "i am",
+    "this is",
+)
+# Particles stay lower-case when we fix the case of "JUAN DE LA CRUZ".
+_NAME_PARTICLES = {"de", "del", "la", "las", "los", "y", "da", "do", "dos", "das", "van", "von"}
+_NAME_EXTRA_CHARS = set(" '’.-")
+
+
+def _name_case(name: str) -> str:
+    words = name.split(" ")
+    result = []
+    for index, word in enumerate(words):
+        lower = word.lower()
+        if index > 0 and lower in _NAME_PARTICLES:
+            result.append(lower)
+        else:
+            result.append(lower.title())
+    return " ".join(result)
+
+
+def clean_person_name(text: str | None) -> str | None:
+    """A contact name: letters (any script/accents), spaces, apostrophes, dots, hyphens."""
+    if not text or len(text) > 200:
+        return None
+    name = _WHITESPACE.sub(" ", _strip_prefixes(text, _NAME_PREFIXES)).strip()
+    if not 2 <= len(name) <= 80 or _letters(name) < 2:
+        return None
+    if len(name.split()) > 6:
+        return None  # a sentence, not a name
+    for ch in name:
+        if not (ch.isalpha() or ch in _NAME_EXTRA_CHARS or unicodedata.combining(ch)):
+            return None
+    if name == name.lower() or name == name.upper():
+        name = _name_case(name)
+    return name
+
+
+# --- company ------------------------------------------------------------------
+
+_COMPANY_PREFIXES = (
+    "de la empresa",
+    "la empresa",
+    "empresa",
+    "de la compania",
+    "la compania",
+    "somos de",
+    "somos",
+    "trabajo en",
+    "trabajo para",
+    "trabajamos en",
+    "llamo de",
+    "le llamo de",
+    "escribo de",
+    "les escribo de",
+    "de parte de",
+    "es",
+    "soy de",
+    "el cliente es",
+    "cliente",
+)
+_COMPANY_GUARDS = {
+    "empresa": {"de", "del"},
+    "cliente": {"de", "del"},
+}
+_COMPANY_EXTRA_CHARS = set(" &.,-'’()")
+_ABBREVIATION_END = re.compile(r"(?:^|\s)(?:\w\.)+\w$")
+
+
+def clean_company(text: str | None) -> str | None:
+    """The customer's company name, case kept as typed ("BancoAndino S.A.")."""
+    if not text or len(text) > 300 or has_html(text):
+        return None
+    company = _strip_prefixes(text, _COMPANY_PREFIXES, not_before=_COMPANY_GUARDS)
+    company = _WHITESPACE.sub(" ", company).strip()
+    # The prefix stripper drops a trailing dot; abbreviations like "S.A." need it back.
+    if text.rstrip().endswith(".") and _ABBREVIATION_END.search(company):
+        company += "."
+    if not 2 <= len(company) <= 100 or _letters(company) < 1:
+        return None
+    for ch in company:
+        if not (ch.isalnum() or ch in _COMPANY_EXTRA_CHARS or unicodedata.combining(ch)):
+            return None
+    return company
+
+
+# --- symptom ------------------------------------------------------------------
+
+
+def clean_symptom(text: str | None) -> str | None:
+    """The customer's own description of the problem, kept as typed."""
+    if not text:
+        return None
+    symptom = _strip_control(text).strip()
+    if not 3 <= len(symptom) <= 1000 or has_html(symptom) or _letters(symptom) < 2:
+        return None
+    return symptom
+
+
+# --- which field to correct ---------------------------------------------------
+
+_CORRECTION_ALIASES: dict[str, tuple[str, ...]] = {
+    "contact_email": (
+        "correo",
+        "correo electronico",
+        "mail",
+        "email",
+        "e-mail",
+        "direccion de correo",
+    ),
+    "contact_phone": (
+        "telefono",
+        "numero de telefono",
+        "numero de contacto",
+        "celular",
+        "numero",
+        "whatsapp",
+        "movil",
+        "fono",
+    ),
+    "contact_name": ("nombre", "mi nombre", "nombre del contacto", "nombre de contacto"),
+    "company": (
+        "empresa",
+        "compania",
+        "razon social",
+        "nombre de la empresa",
+        "nombre de la compania",
+    ),
+    "service_id": (
+        "servicio",
+        "id",
+        "id del servicio",
+        "codigo",
+        "codigo del servicio",
+        "codigo de servicio",
+        "numero de servicio",
+        "numero del servicio",
+        "numero de circuito",
+        "numero del circuito",
+        "circuito",
+    ),
+    "symptom": ("problema", "falla", "descripcion", "sintoma", "averia", "incidencia"),
+    "started": (
+        "desde cuando",
+        "cuando empezo",
+        "cuando comenzo",
+        "hora",
+        "fecha",
+        "hora de inicio",
+        "inicio",
+    ),
+    "country": ("pais",),
+}
+
+
+@lru_cache(maxsize=1)
+def _correction_index() -> tuple[re.Pattern[str], dict[str, str]]:
+    owner = {phrase_key(alias): field for field, aliases in _CORRECTION_ALIASES.items() for alias in aliases}
+    return compile_phrases(owner), owner
+
+
+def correction_field(text: str | None) -> str | None:
+    """Which form slot the customer wants to correct, from a phrase naming it."""
+    if not text or len(text) > 1000:
+        return None
+    pattern, owner = _correction_index()
+    found = find_longest_phrase(text, pattern)
+    return owner.get(found) if found else None

@@ -1,0 +1,86 @@
+"""Alembic environment for the incident store.
+
+URL precedence: ``alembic -x url=...``, then ``sqlalchemy.url`` when a caller
+set it on the config (``actions.store.migrate.upgrade`` does), then
+``DATABASE_URL`` through ``actions.settings.load_settings()``.
+"""
+
+from __future__ import annotations
+
+from logging.config import fileConfig
+
+from alembic import context
+
+from actions.settings import load_settings
+from actions.store.db import make_engine
+from actions.store.models import UTCDateTime, metadata
+
+config = context.config
+
+# Only the alembic CLI configures logging from the ini file; programmatic
+# callers (actions.store.migrate, tests) keep their own logging setup.
+if config.config_file_name is not None and config.attributes.get("configure_logger", True):
+    fileConfig(config.config_file_name, disable_existing_loggers=False)
+
+
+def _database_url() -> str:
+    from_cli = context.get_x_argument(as_dictionary=True).get("url")
+    if from_cli:
+        return from_cli
+    from_config = config.get_main_option("sqlalchemy.url")
+    if from_config:
+        return from_config
+    return load_settings().database_url
+
+
+def _render_item(type_: str, obj: object, autogen_context: object) -> str | bool:
+    # Migrations must not import application types (they change over time):
+    # write the plain column type the decorator stores.
+    if type_ == "type" and isinstance(obj, UTCDateTime):
+        return "sa.DateTime(timezone=True)"
+    return False
+
+
+def _configure_kwargs(dialect_name: str) -> dict:
+    return {
+        "target_metadata": metadata,
+        "compare_type": True,
+        "render_item": _render_item,
+        # SQLite can't ALTER most things; batch mode rebuilds the table instead.
+        "render_as_batch": dialect_name == "sqlite",
+        # SQLite does support transactional DDL once pysqlite stops managing
+        # transactions (db.make_engine does that), so a failed migration
+        # leaves no half-built schema behind on either backend.
+        "transactional_ddl": True,
+    }
+
+
+def run_migrations_offline() -> None:
+    url = _database_url()
+    context.configure(
+        url=url,
+        literal_binds=True,
+        dialect_opts={"paramstyle": "named"},
+        **_configure_kwargs(url.split(":", 1)[0].split("+", 1)[0]),
+    )
+    with context.begin_transaction():
+        context.run_migrations()
+
+
+def run_migrations_online() -> None:
+    # make_engine creates var/ for a SQLite file and sets the same pragmas
+    # the application uses.
+    engine = make_engine(_database_url())
+    try:
+        with engine.connect() as connection:
+            context.configure(connection=connection, **_configure_kwargs(connection.dialect.name))
+            with context.begin_transaction():
+                context.run_migrations()
+    finally:
+        engine.dispose()
+
+
+if context.is_offline_mode():
+    run_migrations_offline()
+else:
+    run_migrations_online()

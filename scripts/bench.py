@@ -1,0 +1,185 @@
+"""`make bench`: NLU quality on the held-out split and per-message latency.
+
+Measures, in one run on this machine:
+1. intent macro-F1 and entity F1 of the trained model on tests/nlu/heldout.yml,
+   which training never sees;
+2. `rasa test nlu` cross-validation on the training data;
+3. latency per message through the REST channel (p50/p95), one conversation at
+   a time and 8 at once, for this assistant and for a bare `rasa init` bot.
+Results go to var/bench/results.json and are printed as a Markdown table.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import shutil
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+import uuid
+from concurrent.futures import ThreadPoolExecutor
+from pathlib import Path
+
+import requests
+
+ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT))
+
+from tests.e2e.servers import start_servers, stop_servers, wait_for  # noqa: E402
+
+BIN = Path(sys.executable).parent
+OUT = ROOT / "var" / "bench"
+
+INTAKE = [
+    "hola buenas tardes",
+    "el enlace de la sede norte está caído desde ayer a las 3 de la tarde",
+    "Banco Andino",
+    "CO-MPLS-00123",
+    "Ana Ruiz",
+    "+57 300 123 4567",
+    "ana.ruiz@bancoandino.com.co",
+    "sí",
+    "sí, ya lo reiniciamos",
+    "sí, sigue igual",
+    "sí",
+]
+MOODBOT = ["hello", "I am sad", "yes", "great", "bye", "hi", "I am happy", "goodbye", "are you a bot?", "ok", "bye"]
+
+
+def run(cmd: list[str], **kwargs) -> None:
+    print("$", " ".join(cmd), flush=True)
+    subprocess.run(cmd, cwd=ROOT, check=True, **kwargs)
+
+
+def f1_scores(report_dir: Path) -> dict[str, float]:
+    intents = json.loads((report_dir / "intent_report.json").read_text())
+    scores = {"intent_macro_f1": intents["macro avg"]["f1-score"], "intent_accuracy": intents["accuracy"]}
+    entity_file = report_dir / "DIETClassifier_report.json"
+    if entity_file.exists():
+        entities = json.loads(entity_file.read_text())
+        per_entity = {
+            k: v for k, v in entities.items() if isinstance(v, dict) and k not in ("no_entity",) and "avg" not in k
+        }
+        scores["entity_micro_f1"] = entities.get("micro avg", {}).get("f1-score", float("nan"))
+        scores["entity_macro_f1"] = entities.get("macro avg", {}).get("f1-score", float("nan"))
+        scores["entity_f1"] = {k: round(v["f1-score"], 3) for k, v in per_entity.items()}
+    return scores
+
+
+def nlu_quality(model: Path, folds: int) -> dict:
+    heldout_dir = OUT / "heldout"
+    run(
+        [
+            str(BIN / "rasa"),
+            "test",
+            "nlu",
+            "--nlu",
+            "tests/nlu/heldout.yml",
+            "--model",
+            str(model),
+            "--out",
+            str(heldout_dir),
+        ]
+    )
+    result = {"heldout": f1_scores(heldout_dir)}
+    if folds:
+        cv_dir = OUT / "cross_validation"
+        run(
+            [
+                str(BIN / "rasa"),
+                "test",
+                "nlu",
+                "--nlu",
+                "data/nlu",
+                "--config",
+                "config.yml",
+                "--cross-validation",
+                "--folds",
+                str(folds),
+                "--out",
+                str(cv_dir),
+            ]
+        )
+        result["cross_validation"] = f1_scores(cv_dir)
+    return result
+
+
+def conversation(url: str, messages: list[str]) -> list[float]:
+    sender = f"bench-{uuid.uuid4().hex[:12]}"
+    timings = []
+    with requests.Session() as http:
+        for text in messages:
+            start = time.perf_counter()
+            response = http.post(url, json={"sender": sender, "message": text}, timeout=120)
+            timings.append(time.perf_counter() - start)
+            response.raise_for_status()
+    return timings
+
+
+def latency(url: str, messages: list[str], conversations: int, concurrency: int) -> dict[str, float]:
+    conversation(url, messages)  # warm-up: first calls load lazily-built graphs
+    with ThreadPoolExecutor(max_workers=concurrency) as pool:
+        runs = list(pool.map(lambda _: conversation(url, messages), range(conversations)))
+    timings = sorted(t for run_ in runs for t in run_)
+    return {
+        "messages": len(timings),
+        "p50_ms": round(statistics.median(timings) * 1000, 1),
+        "p95_ms": round(timings[int(0.95 * (len(timings) - 1))] * 1000, 1),
+    }
+
+
+def measure(url: str, messages: list[str], conversations: int) -> dict:
+    return {
+        "sequential": latency(url, messages, conversations, 1),
+        "concurrent_8": latency(url, messages, max(conversations, 8), 8),
+    }
+
+
+def bare_rasa_init(tmp: Path, port: int, conversations: int) -> dict:
+    project = tmp / "bare"
+    run([str(BIN / "rasa"), "init", "--no-prompt", "--init-dir", str(project)], stdout=subprocess.DEVNULL)
+    log = open(tmp / "bare.log", "w")  # noqa: SIM115 - closed below
+    proc = subprocess.Popen(
+        [str(BIN / "rasa"), "run", "--port", str(port)], cwd=project, stdout=log, stderr=subprocess.STDOUT
+    )
+    try:
+        wait_for(f"http://127.0.0.1:{port}/", [proc], 300)
+        return measure(f"http://127.0.0.1:{port}/webhooks/rest/webhook", MOODBOT, conversations)
+    finally:
+        stop_servers([proc])
+        log.close()
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--folds", type=int, default=3, help="cross-validation folds (0 to skip)")
+    parser.add_argument("--conversations", type=int, default=8, help="conversations per latency run")
+    args = parser.parse_args()
+    OUT.mkdir(parents=True, exist_ok=True)
+    model = ROOT / "models" / "noc.tar.gz"
+    results: dict = {"machine": {"cores": os.cpu_count()}, "nlu": nlu_quality(model, args.folds)}
+
+    tmp = Path(tempfile.mkdtemp(prefix="noc-bench-"))
+    try:
+        servers, procs = start_servers(tmp, rasa_port=25005, action_port=25055, web_port=28080)
+        try:
+            results["latency_noc"] = measure(f"{servers.rasa_url}/webhooks/rest/webhook", INTAKE, args.conversations)
+        finally:
+            stop_servers(procs)
+        results["latency_bare_rasa_init"] = bare_rasa_init(tmp, 25006, args.conversations)
+    finally:
+        shutil.rmtree(tmp, ignore_errors=True)
+
+    noc, bare = results["latency_noc"], results["latency_bare_rasa_init"]
+    results["p50_ratio_sequential"] = round(noc["sequential"]["p50_ms"] / bare["sequential"]["p50_ms"], 2)
+    results["p50_ratio_concurrent_8"] = round(noc["concurrent_8"]["p50_ms"] / bare["concurrent_8"]["p50_ms"], 2)
+    (OUT / "results.json").write_text(json.dumps(results, indent=2, ensure_ascii=False))
+    print(json.dumps(results, indent=2, ensure_ascii=False))
+
+
+if __name__ == "__main__":
+    main()

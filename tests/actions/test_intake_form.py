@@ -1,0 +1,198 @@
+"""The form's validators and its dynamic list of questions."""
+
+from __future__ import annotations
+
+import pytest
+from rasa_sdk.executor import CollectingDispatcher
+
+from actions.intake_form import MAX_INVALID_ANSWERS, ValidateIncidentForm
+from tests.actions.helpers import domain, make_tracker, responses
+
+FORM = ValidateIncidentForm()
+REQUIRED = domain()["forms"]["incident_form"]["required_slots"]
+
+
+async def validate(slot: str, value, **tracker_args):
+    dispatcher = CollectingDispatcher()
+    tracker = make_tracker(requested=tracker_args.pop("requested", slot), **tracker_args)
+    result = await _call(getattr(FORM, f"validate_{slot}"), value, dispatcher, tracker)
+    return result, responses(dispatcher)
+
+
+async def _call(method, value, dispatcher, tracker):
+    out = method(value, dispatcher, tracker, domain())
+    if hasattr(out, "__await__"):
+        out = await out
+    return out
+
+
+@pytest.mark.parametrize(
+    ("slot", "value", "expected"),
+    [
+        ("company", "Banco Andino", "Banco Andino"),
+        ("service_id", "co-mpls-00123", "CO-MPLS-00123"),
+        ("contact_name", "ana ruiz", "Ana Ruiz"),
+        ("contact_email", "Ana.Ruiz@BancoAndino.com.co", "Ana.Ruiz@bancoandino.com.co"),
+        ("symptom", "el enlace de la sede norte está caído", "el enlace de la sede norte está caído"),
+        ("symptom_kind", "sin_servicio", "sin_servicio"),
+        ("started", "desde ayer a las 3 de la tarde", "desde ayer a las 3 de la tarde"),
+    ],
+)
+async def test_valid_values_are_kept(slot, value, expected):
+    result, said = await validate(slot, value)
+    assert result[slot] == expected
+    assert said == []
+
+
+@pytest.mark.parametrize(
+    ("slot", "value"),
+    [
+        ("company", "<script>alert(1)</script>"),
+        ("company", "12345"),
+        ("service_id", "hola"),
+        ("contact_name", "🙂🙂"),
+        ("contact_email", "ana.ruiz@"),
+        ("contact_phone", "abc"),
+        ("symptom", "🙂"),
+        ("symptom_kind", "desconocido"),
+        ("started", "el router"),
+        ("country", "Narnia"),
+    ],
+)
+async def test_bad_values_are_refused_with_their_own_message(slot, value):
+    result, said = await validate(slot, value)
+    assert result[slot] is None
+    assert said == [f"utter_invalid_{slot}"]
+    assert result["invalid_slot"] == slot and result["invalid_count"] == 1
+
+
+async def test_third_bad_answer_offers_the_service_desk():
+    slots = {"invalid_slot": "contact_email", "invalid_count": float(MAX_INVALID_ANSWERS - 1)}
+    result, said = await validate("contact_email", "nope", slots=slots)
+    assert said == ["utter_invalid_contact_email", "utter_offer_service_desk"]
+    assert result["invalid_count"] == 0
+
+
+async def test_a_good_answer_resets_the_count():
+    result, _ = await validate("contact_email", "a@b.co", slots={"invalid_slot": "contact_email", "invalid_count": 2.0})
+    assert result["invalid_count"] == 0 and result["invalid_slot"] is None
+
+
+@pytest.mark.parametrize(
+    ("raw", "e164", "country"),
+    [
+        ("+57 300 123 4567", "+573001234567", "CO"),
+        ("+51 987 654 321", "+51987654321", "PE"),
+        ("whatsapp:+5215512345678", None, "MX"),
+    ],
+)
+async def test_international_phone_decides_the_country(raw, e164, country):
+    result, _ = await validate("contact_phone", raw)
+    assert result["country"] == country
+    if e164:
+        assert result["contact_phone"] == e164
+
+
+async def test_local_phone_waits_for_the_country():
+    result, said = await validate("contact_phone", "300 123 4567")
+    assert result == {"contact_phone": None, "pending_local_phone": "300 123 4567"}
+    assert said == ["utter_phone_needs_country"]
+    result, said = await validate("country", "Colombia", slots={"pending_local_phone": "300 123 4567"})
+    assert result["country"] == "CO" and result["contact_phone"] == "+573001234567"
+    assert result["pending_local_phone"] is None
+
+
+async def test_local_phone_read_in_the_known_country():
+    result, _ = await validate("contact_phone", "987 654 321", slots={"country": "PE"})
+    assert result["contact_phone"] == "+51987654321"
+
+
+async def test_city_in_passing_does_not_override_the_phone_country():
+    result, _ = await validate(
+        "country", "Lima", slots={"country": "CO", "contact_phone": "+573001234567"}, requested="service_id"
+    )
+    assert result["country"] == "CO"
+
+
+async def test_city_answers_the_country_question():
+    result, _ = await validate("country", "desde Lima")
+    assert result["country"] == "PE"
+
+
+async def test_power_problem_asks_to_restore_then_accepts():
+    result, said = await validate("power_ok", False)
+    assert result == {"power_ok": None, "power_warned": True}
+    assert said == ["utter_restore_power_first"]
+    result, said = await validate("power_ok", False, slots={"power_warned": True})
+    assert result == {"power_ok": False}
+    assert said == ["utter_power_problem_noted"]
+
+
+async def test_not_rebooted_asks_to_reboot():
+    result, said = await validate("rebooted", False)
+    assert result == {"rebooted": False}
+    assert said == ["utter_please_reboot"]
+
+
+async def test_answering_after_reboot_means_it_was_rebooted():
+    result, _ = await validate("problem_persists", False, slots={"rebooted": False})
+    assert result == {"problem_persists": False, "rebooted": True}
+
+
+async def test_no_at_summary_asks_what_to_correct():
+    result, _ = await validate("confirmed", False)
+    assert result == {"confirmed": None, "awaiting_correction": True}
+
+
+async def test_naming_the_field_clears_it():
+    entities = [{"entity": "field", "value": "contact_phone"}]
+    result, _ = await validate("confirmed", False, entities=entities, intent="correct")
+    assert result == {"confirmed": None, "contact_phone": None, "pending_local_phone": None}
+
+
+async def test_correction_with_value_shows_the_summary_again():
+    events = [
+        {"event": "user", "text": "el correo es a@b.co"},
+        {"event": "slot", "name": "contact_email", "value": "a@b.co"},
+        {"event": "slot", "name": "confirmed", "value": False},
+    ]
+    result, _ = await validate("confirmed", False, events=events, intent="correct")
+    assert result == {"confirmed": None}
+
+
+@pytest.mark.parametrize(
+    ("value", "cleared"),
+    [("el correo", "contact_email"), ("company", "company"), ("el teléfono", "contact_phone")],
+)
+async def test_correction_field_clears_the_named_slot(value, cleared):
+    result, _ = await validate("correction_field", value, slots={"awaiting_correction": True})
+    assert result[cleared] is None
+    assert result["awaiting_correction"] is False and result["correction_field"] is None
+
+
+async def required(**slots):
+    tracker = make_tracker(slots)
+    return await FORM.required_slots(list(REQUIRED), CollectingDispatcher(), tracker, domain())
+
+
+async def test_checklist_order_by_default():
+    assert await required() == [slot for slot in REQUIRED if slot != "correction_field"]
+
+
+async def test_pending_local_phone_asks_country_first():
+    slots = await required(pending_local_phone="3001234567")
+    assert slots.index("country") < slots.index("contact_phone")
+
+
+async def test_power_problem_skips_reboot_questions():
+    slots = await required(power_ok=False)
+    assert "rebooted" not in slots and "problem_persists" not in slots and "confirmed" in slots
+
+
+async def test_solved_problem_needs_no_confirmation():
+    assert "confirmed" not in await required(problem_persists=False)
+
+
+async def test_awaiting_correction_asks_which_field():
+    slots = await required(awaiting_correction=True)
+    assert slots.index("correction_field") == slots.index("confirmed") - 1

@@ -1,0 +1,109 @@
+"""Starts the three servers of `make run` on test ports, as a user would."""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+import time
+from dataclasses import dataclass
+from pathlib import Path
+
+import requests
+
+ROOT = Path(__file__).resolve().parents[2]
+BIN = Path(sys.executable).parent
+MODEL = ROOT / "models" / "noc.tar.gz"
+
+
+@dataclass
+class Servers:
+    rasa_url: str
+    web_url: str
+    action_url: str
+    token: str
+    database_url: str
+    log_dir: Path
+
+
+def wait_for(url: str, procs: list[subprocess.Popen], timeout: float) -> None:
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        for proc in procs:
+            if proc.poll() is not None:
+                raise RuntimeError(f"{proc.args[:3]} exited with {proc.returncode}")
+        try:
+            if requests.get(url, timeout=2).status_code < 500:
+                return
+        except requests.RequestException:
+            pass
+        time.sleep(1)
+    raise TimeoutError(f"{url} did not answer within {timeout} s")
+
+
+def start_servers(
+    tmp: Path, *, rasa_port: int, action_port: int, web_port: int, extra_env: dict[str, str] | None = None
+) -> tuple[Servers, list[subprocess.Popen]]:
+    if not MODEL.exists():
+        raise RuntimeError(f"{MODEL} is missing: run `make train` (make test does it)")
+    database_url = f"sqlite:///{tmp / 'e2e.db'}"
+    env = {
+        **os.environ,
+        "DATABASE_URL": database_url,
+        "AGENT_API_TOKEN": "e2e-token",
+        "RASA_PORT": str(rasa_port),
+        "ACTION_PORT": str(action_port),
+        "WEB_PORT": str(web_port),
+        "ACTION_ENDPOINT_URL": f"http://127.0.0.1:{action_port}/webhook",
+        **(extra_env or {}),
+    }
+    subprocess.run([str(BIN / "python"), "-m", "actions.store.migrate"], cwd=ROOT, env=env, check=True)
+    commands = {
+        "actions": [str(BIN / "rasa"), "run", "actions", "--actions", "actions", "--port", str(action_port)],
+        "web": [str(BIN / "python"), "-m", "actions.api.server"],
+        "rasa": [
+            str(BIN / "rasa"),
+            "run",
+            "--model",
+            str(MODEL),
+            "--port",
+            str(rasa_port),
+            "--credentials",
+            "credentials.yml",
+            "--endpoints",
+            "endpoints.yml",
+        ],
+    }
+    procs = []
+    for name, command in commands.items():
+        log = open(tmp / f"{name}.log", "w")  # noqa: SIM115 - closed with the process
+        procs.append(subprocess.Popen(command, cwd=ROOT, env=env, stdout=log, stderr=subprocess.STDOUT))
+    servers = Servers(
+        rasa_url=f"http://127.0.0.1:{rasa_port}",
+        web_url=f"http://127.0.0.1:{web_port}",
+        action_url=f"http://127.0.0.1:{action_port}",
+        token="e2e-token",
+        database_url=database_url,
+        log_dir=tmp,
+    )
+    try:
+        wait_for(f"{servers.action_url}/health", procs, 120)
+        wait_for(f"{servers.web_url}/api/health", procs, 60)
+        wait_for(f"{servers.rasa_url}/", procs, 300)
+    except Exception:
+        stop_servers(procs)
+        for name in commands:
+            sys.stderr.write(f"--- {name}.log ---\n{(tmp / f'{name}.log').read_text()[-4000:]}\n")
+        raise
+    return servers, procs
+
+
+def stop_servers(procs: list[subprocess.Popen]) -> None:
+    for proc in procs:
+        if proc.poll() is None:
+            proc.terminate()
+    for proc in procs:
+        try:
+            proc.wait(timeout=30)
+        except subprocess.TimeoutExpired:
+            proc.kill()

@@ -1,0 +1,68 @@
+"""Hostile and odd messages over the REST channel: a Spanish answer, no crash, nothing lost."""
+
+from __future__ import annotations
+
+import pytest
+import requests
+
+from tests.e2e.conftest import Chat
+from tests.e2e.servers import Servers
+
+HOSTILE = {
+    "emoji only": "🙂🙂🔥",
+    "html": "<script>alert('x')</script>",
+    "sql": "'; DROP TABLE incidents; --",
+    "english": "what is the weather like today?",
+    "portuguese": "bom dia, a minha internet caiu",
+    "number for a word": "12345",
+    "very long": "falla " * 1700,
+}
+
+
+def assert_spanish_answer(texts: list[str], chat: Chat) -> None:
+    assert texts and all(t.strip() for t in texts), chat.transcript()
+    # Every answer is one of the domain's Spanish responses, which all use
+    # Spanish punctuation, accents or common Spanish words.
+    spanish = ("¿", "á", "é", "í", "ó", "ú", "ñ", " el ", " la ", " de ", " su ")
+    assert any(any(marker in t for marker in spanish) for t in texts), texts
+
+
+def test_hostile_inputs_keep_the_report(servers: Servers, chat: Chat) -> None:
+    chat.say("el enlace está caído desde hace dos horas")
+    chat.say("Banco Andino")
+    for text in HOSTILE.values():
+        assert_spanish_answer(chat.say(text), chat)
+    # The report goes on where it was: the service ID is still the pending question.
+    chat.say("CO-MPLS-00777")
+    chat.say("Ana Ruiz")
+    chat.say("+57 300 123 4567")
+    chat.say("ana.ruiz@bancoandino.com.co")
+    chat.say("sí")
+    chat.say("sí")
+    summary = "\n".join(chat.say("sí, continúa"))
+    assert "Banco Andino" in summary and "CO-MPLS-00777" in summary, chat.transcript()
+
+
+@pytest.mark.parametrize("text", ["", "   "])
+def test_empty_message_gets_an_answer(servers: Servers, chat: Chat, text: str) -> None:
+    chat.say("el enlace está caído")
+    assert_spanish_answer(chat.say(text), chat)
+
+
+def test_three_bad_answers_offer_the_service_desk(servers: Servers, chat: Chat) -> None:
+    chat.say("el enlace está caído desde ayer")
+    chat.say("Banco Andino")
+    chat.say("CO-MPLS-00123")
+    chat.say("Ana Ruiz")
+    answers = [chat.say("abc@@") for _ in range(3)]
+    assert "Service Desk" in "\n".join(answers[2]), chat.transcript()
+
+
+def test_rest_channel_rejects_malformed_json(servers: Servers) -> None:
+    response = requests.post(
+        f"{servers.rasa_url}/webhooks/rest/webhook",
+        data="{not json",
+        headers={"Content-Type": "application/json"},
+        timeout=30,
+    )
+    assert response.status_code < 500
