@@ -49,6 +49,17 @@ def latest_entity_values(tracker: Tracker, entity: str) -> list[str]:
     ]
 
 
+def value_before_latest_message(tracker: Tracker, slot: str) -> Any:
+    """The slot's value before the latest user message set it."""
+    seen_user = False
+    for event in reversed(tracker.events):
+        if event.get("event") == "user":
+            seen_user = True
+        elif seen_user and event.get("event") == "slot" and event.get("name") == slot:
+            return event.get("value")
+    return None
+
+
 def now_utc() -> datetime:
     return datetime.now(timezone.utc)
 
@@ -60,7 +71,13 @@ def reject(
     *,
     response: str | None = None,
 ) -> Result:
-    """Utter why `slot` was refused and count bad answers to the same question."""
+    """Utter why `slot` was refused and count bad answers to the same question.
+
+    A value picked up in passing for a question not asked yet is dropped
+    silently: the customer hears about it only when the question comes.
+    """
+    if tracker.get_slot("requested_slot") != slot:
+        return {slot: value_before_latest_message(tracker, slot)}
     dispatcher.utter_message(response=response or f"utter_invalid_{slot}")
     same_slot = tracker.get_slot("invalid_slot") == slot
     count = int(tracker.get_slot("invalid_count") or 0) + 1 if same_slot else 1
@@ -238,10 +255,14 @@ class ValidateIncidentForm(FormValidationAction):
     def validate_correction_field(
         self, value: Any, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict
     ) -> Result:
+        done = {"correction_field": None, "awaiting_correction": False}
+        if set(tracker.slots_to_validate()) & set(CORRECTABLE_FIELDS):
+            # "el correo está mal, es ..." named the field and gave the new value at once.
+            return done
         field = value if value in CORRECTABLE_FIELDS else correction_field(value)
         if not field:
             return reject("correction_field", dispatcher, tracker)
-        return {"correction_field": None, "awaiting_correction": False, **clear_field(field)}
+        return {**done, **clear_field(field)}
 
 
 def clear_field(field: str) -> Result:

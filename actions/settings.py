@@ -26,6 +26,21 @@ def _int(name: str, default: int) -> int:
         raise ValueError(f"La variable {name} debe ser un número entero, no {raw!r}") from exc
 
 
+def _optional(name: str) -> str | None:
+    return os.environ.get(name, "").strip() or None
+
+
+def _bool(name: str, default: bool) -> bool:
+    raw = os.environ.get(name, "").strip().lower()
+    if not raw:
+        return default
+    if raw in ("1", "true", "yes", "si", "sí", "on"):
+        return True
+    if raw in ("0", "false", "no", "off"):
+        return False
+    raise ValueError(f"La variable {name} debe ser true o false, no {raw!r}")
+
+
 @dataclass(frozen=True)
 class Settings:
     database_url: str
@@ -37,6 +52,15 @@ class Settings:
     rasa_url: str
     # Time zone used for "since when" while the customer's country is still unknown.
     default_timezone: str
+    twilio_account_sid: str | None
+    twilio_auth_token: str | None
+    twilio_sms_number: str | None
+    twilio_whatsapp_number: str | None
+    # Public URL the Rasa server is reached at (behind a proxy): Twilio signs
+    # requests with the URL it called, so signatures are checked against it.
+    public_base_url: str | None
+    # Only for local development: never turn off in production.
+    twilio_validate_signature: bool
 
 
 def default_database_url() -> str:
@@ -56,6 +80,12 @@ def load_settings() -> Settings:
         web_host=os.environ.get("WEB_HOST", "127.0.0.1").strip() or "127.0.0.1",
         rasa_url=os.environ.get("RASA_URL", "").strip() or f"http://127.0.0.1:{rasa_port}",
         default_timezone=os.environ.get("DEFAULT_TIMEZONE", "").strip() or "America/Bogota",
+        twilio_account_sid=_optional("TWILIO_ACCOUNT_SID"),
+        twilio_auth_token=_optional("TWILIO_AUTH_TOKEN"),
+        twilio_sms_number=_optional("TWILIO_SMS_NUMBER"),
+        twilio_whatsapp_number=_optional("TWILIO_WHATSAPP_NUMBER"),
+        public_base_url=(_optional("PUBLIC_BASE_URL") or "").rstrip("/") or None,
+        twilio_validate_signature=_bool("TWILIO_VALIDATE_SIGNATURE", True),
     )
 
 

@@ -21,6 +21,7 @@ ACTION_PORT=${ACTION_PORT:-5055}
 WEB_PORT=${WEB_PORT:-8080}
 export ACTION_ENDPOINT_URL=${ACTION_ENDPOINT_URL:-http://127.0.0.1:$ACTION_PORT/webhook}
 
+$BIN/python -m actions.check_tables
 $BIN/python -m actions.store.migrate
 
 pids=()

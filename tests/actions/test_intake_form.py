@@ -196,3 +196,24 @@ async def test_solved_problem_needs_no_confirmation():
 async def test_awaiting_correction_asks_which_field():
     slots = await required(awaiting_correction=True)
     assert slots.index("correction_field") == slots.index("confirmed") - 1
+
+
+async def test_correction_field_with_the_new_value_keeps_it():
+    events = [
+        {"event": "user", "text": "el correo está mal, es a@b.co"},
+        {"event": "slot", "name": "contact_email", "value": "a@b.co"},
+        {"event": "slot", "name": "correction_field", "value": "contact_email"},
+    ]
+    result, _ = await validate("correction_field", "contact_email", slots={"awaiting_correction": True}, events=events)
+    assert result == {"correction_field": None, "awaiting_correction": False}
+
+
+async def test_bad_value_in_passing_is_dropped_silently_and_keeps_the_old_one():
+    events = [
+        {"event": "slot", "name": "contact_phone", "value": "+573001234567"},
+        {"event": "user", "text": "mi servicio es 12345"},
+        {"event": "slot", "name": "contact_phone", "value": "12345"},
+    ]
+    result, said = await validate("contact_phone", "12345", requested="service_id", events=events)
+    assert result == {"contact_phone": "+573001234567"}
+    assert said == []
