@@ -54,3 +54,13 @@ def intake_key(sender_id: str, events: Iterable[Mapping[str, Any]], form: str) -
         if event.get("event") == "active_loop" and event.get("name") == form:
             started = float(event.get("timestamp") or 0)
     return f"{sender_id}:{started:.6f}"
+
+
+def channel_phone(events: Iterable[Mapping[str, Any]]) -> str | None:
+    """The sender's number that an SMS/WhatsApp channel put in the message metadata."""
+    for event in reversed(list(events)):
+        if event.get("event") == "user":
+            phone = (event.get("metadata") or {}).get("channel_phone")
+            if phone:
+                return str(phone)
+    return None

@@ -17,6 +17,7 @@ from rasa_sdk.forms import FormValidationAction
 from rasa_sdk.types import DomainDict
 
 from actions.contacts import contact_kwargs
+from actions.conversation import channel_phone
 from actions.escalation import get_escalation_book
 from actions.phones import normalize_phone
 from actions.places import country_from_place
@@ -109,6 +110,8 @@ class ValidateIncidentForm(FormValidationAction):
         domain: DomainDict,
     ) -> list[str]:
         slots = list(domain_slots)
+        if tracker.get_slot("contact_phone") or not channel_phone(tracker.events):
+            slots.remove("channel_phone_ok")
         # Asked only after a plain "no" to the summary.
         if not tracker.get_slot("awaiting_correction"):
             slots.remove("correction_field")
@@ -141,6 +144,14 @@ class ValidateIncidentForm(FormValidationAction):
     ) -> Result:
         name = clean_person_name(value)
         return accept("contact_name", name, tracker) if name else reject("contact_name", dispatcher, tracker)
+
+    def validate_channel_phone_ok(
+        self, value: Any, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict
+    ) -> Result:
+        phone = normalize_phone(channel_phone(tracker.events))
+        if value is not True or not phone.e164:
+            return {"channel_phone_ok": False}
+        return {"channel_phone_ok": True, "contact_phone": phone.e164, "country": phone.country}
 
     def validate_contact_phone(
         self, value: Any, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict

@@ -13,7 +13,7 @@ from rasa_sdk.types import DomainDict
 from sqlalchemy.exc import SQLAlchemyError
 
 from actions.contacts import contact_kwargs
-from actions.conversation import channel_name, intake_key, transcript_from_events
+from actions.conversation import channel_name, channel_phone, intake_key, transcript_from_events
 from actions.escalation import get_escalation_book
 from actions.intake_form import now_utc
 from actions.intake_slots import clear_report
@@ -35,6 +35,17 @@ def started_time(tracker: Tracker) -> str:
     text = tracker.get_slot("started") or ""
     parsed = parse_since(text, tz=tz, now=now_utc().astimezone(ZoneInfo(tz)))
     return format_local(parsed) if parsed else text
+
+
+class ActionAskChannelPhoneOk(Action):
+    """Asks to confirm the number the customer writes from (SMS/WhatsApp)."""
+
+    def name(self) -> str:
+        return "action_ask_channel_phone_ok"
+
+    async def run(self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict) -> list[EventType]:
+        dispatcher.utter_message(response="utter_ask_channel_phone_ok", channel_phone=channel_phone(tracker.events))
+        return []
 
 
 class ActionAskConfirmed(Action):

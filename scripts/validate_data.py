@@ -20,7 +20,9 @@ from rasa.__main__ import main as rasa_main
 from rasa.validator import Validator
 
 ROOT = Path(__file__).resolve().parent.parent
-RESPONSE_CALL = re.compile(r"""response\s*=\s*["'](utter_\w+)["']""")
+# Any response named in the code: `response="utter_..."` calls, and the
+# channels, which read a few responses from the domain themselves.
+RESPONSE_CALL = re.compile(r"""["'](utter_[a-z0-9_]+)["']""")
 # `reject("<slot>", ...)` in the form validation utters `utter_invalid_<slot>`.
 REJECT_CALL = re.compile(r"""reject\(\s*["'](\w+)["']""")
 # Responses uttered by Rasa's own default actions (action_default_fallback).

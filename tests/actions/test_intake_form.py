@@ -170,13 +170,13 @@ async def test_correction_field_clears_the_named_slot(value, cleared):
     assert result["awaiting_correction"] is False and result["correction_field"] is None
 
 
-async def required(**slots):
-    tracker = make_tracker(slots)
+async def required(events=None, **slots):
+    tracker = make_tracker(slots, events=events)
     return await FORM.required_slots(list(REQUIRED), CollectingDispatcher(), tracker, domain())
 
 
 async def test_checklist_order_by_default():
-    assert await required() == [slot for slot in REQUIRED if slot != "correction_field"]
+    assert await required() == [slot for slot in REQUIRED if slot not in ("correction_field", "channel_phone_ok")]
 
 
 async def test_pending_local_phone_asks_country_first():
@@ -217,3 +217,22 @@ async def test_bad_value_in_passing_is_dropped_silently_and_keeps_the_old_one():
     result, said = await validate("contact_phone", "12345", requested="service_id", events=events)
     assert result == {"contact_phone": "+573001234567"}
     assert said == []
+
+
+WHATSAPP_EVENTS = [{"event": "user", "text": "hola", "metadata": {"channel_phone": "+573001234567"}}]
+
+
+async def test_channel_number_is_confirmed_instead_of_typed():
+    slots = await required(events=WHATSAPP_EVENTS)
+    assert slots.index("channel_phone_ok") == slots.index("contact_phone") - 1
+    assert "channel_phone_ok" not in await required(events=WHATSAPP_EVENTS, contact_phone="+51987654321")
+
+
+async def test_confirmed_channel_number_fills_phone_and_country():
+    result, _ = await validate("channel_phone_ok", True, events=WHATSAPP_EVENTS)
+    assert result == {"channel_phone_ok": True, "contact_phone": "+573001234567", "country": "CO"}
+
+
+async def test_refused_channel_number_asks_for_another():
+    result, _ = await validate("channel_phone_ok", False, events=WHATSAPP_EVENTS)
+    assert result == {"channel_phone_ok": False}

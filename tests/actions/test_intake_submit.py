@@ -9,7 +9,7 @@ import pytest
 from rasa_sdk.executor import CollectingDispatcher
 
 from actions import settings
-from actions.intake_submit import ActionAskConfirmed, ActionSubmitIntake
+from actions.intake_submit import ActionAskChannelPhoneOk, ActionAskConfirmed, ActionSubmitIntake
 from actions.service_desk import ActionCancelIntake, ActionGiveServiceDesk
 from actions.store import db
 from actions.store.migrate import upgrade
@@ -175,3 +175,12 @@ async def test_service_desk_contact_for_the_region(country, expected_region_phon
     (message,) = dispatcher.messages
     assert message["response"] == "utter_service_desk_contact"
     assert message["contact_phone_display"].startswith(expected_region_phone)
+
+
+async def test_channel_number_question_shows_the_number():
+    dispatcher = CollectingDispatcher()
+    events = [{"event": "user", "text": "hola", "metadata": {"channel_phone": "+573001234567"}}]
+    await ActionAskChannelPhoneOk().run(dispatcher, make_tracker({}, events=events), domain())
+    (message,) = dispatcher.messages
+    assert message["response"] == "utter_ask_channel_phone_ok"
+    assert message["channel_phone"] == "+573001234567"
