@@ -109,22 +109,23 @@ class ValidateIncidentForm(FormValidationAction):
         tracker: Tracker,
         domain: DomainDict,
     ) -> list[str]:
-        slots = list(domain_slots)
+        skipped: set[str] = set()
         if tracker.get_slot("contact_phone") or not channel_phone(tracker.events):
-            slots.remove("channel_phone_ok")
+            skipped.add("channel_phone_ok")
         # Asked only after a plain "no" to the summary.
         if not tracker.get_slot("awaiting_correction"):
-            slots.remove("correction_field")
-        # A local phone waits for the country: ask the country first.
-        if tracker.get_slot("pending_local_phone") and not tracker.get_slot("country"):
-            slots.remove("country")
-            slots.insert(slots.index("contact_phone"), "country")
+            skipped.add("correction_field")
         # Rebooting equipment without power is pointless, and a solved problem
         # needs no confirmation: it is recorded as resolved at first contact.
         if tracker.get_slot("power_ok") is False:
-            slots = [s for s in slots if s not in ("rebooted", "problem_persists")]
+            skipped.update(("rebooted", "problem_persists"))
         if tracker.get_slot("problem_persists") is False:
-            slots = [s for s in slots if s not in ("correction_field", "confirmed")]
+            skipped.update(("correction_field", "confirmed"))
+        slots = [slot for slot in domain_slots if slot not in skipped]
+        # A local phone waits for the country: ask the country first.
+        if tracker.get_slot("pending_local_phone") and not tracker.get_slot("country") and "country" in slots:
+            slots.remove("country")
+            slots.insert(slots.index("contact_phone"), "country")
         return slots
 
     def validate_company(

@@ -11,6 +11,8 @@ from logging.config import fileConfig
 
 from alembic import context
 
+# Tables defined outside actions.store.models, on the same metadata.
+import actions.channels.twilio_store  # noqa: F401
 from actions.settings import load_settings
 from actions.store.db import make_engine
 from actions.store.models import UTCDateTime, metadata

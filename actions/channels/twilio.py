@@ -1,0 +1,316 @@
+"""Twilio input channel for SMS and WhatsApp: ``POST /webhooks/twilio/webhook``.
+
+Enabled in ``credentials.yml`` as ``actions.channels.twilio.TwilioInput:`` (no
+values: everything comes from ``actions.settings``). One webhook serves an SMS
+number and a WhatsApp sender; ``docs/twilio.md`` explains the set-up.
+
+Per request:
+
+1. ``X-Twilio-Signature`` is checked against ``PUBLIC_BASE_URL`` + path (+ query)
+   and the form parameters; a missing or wrong signature gets 403 and nothing
+   reaches the bot. Without ``TWILIO_AUTH_TOKEN`` or ``PUBLIC_BASE_URL`` every
+   request gets 403 (fail closed). ``TWILIO_VALIDATE_SIGNATURE=false`` skips
+   the check (local development; a warning is logged at every start).
+2. Sender id: ``<channel>:<number>``, i.e. ``whatsapp:+573001234567`` or
+   ``sms:+51987654321``. The same number on SMS and on WhatsApp is two
+   conversations; ``input_channel`` is ``"whatsapp"`` or ``"sms"`` (the record's
+   channel) and the metadata carries ``channel_phone`` (E.164) and
+   ``twilio_channel``.
+3. Retries: the MessageSid is claimed with an INSERT into ``twilio_messages``
+   before anything else. Only the first delivery is processed; a duplicate gets
+   an empty ``<Response/>`` (no message) and is not processed, whether the
+   first is finished or still running. The first delivery's TwiML is stored
+   with it for diagnosis, but never replayed: "answered once" means the
+   customer gets each answer at most once. A delivery whose bot processing
+   raised stays claimed (status ``fallido``) and is answered with
+   ``utter_channel_error``: at most once, never twice.
+4. Media without text, a location or an empty body are answered by the channel
+   with ``utter_channel_media_unsupported``, ``utter_channel_location_unsupported``
+   or ``utter_channel_empty_message`` from domain.yml (read once, at
+   construction) and never reach the bot. A photo with a caption sends the caption.
+   Delivery-status callbacks (``MessageStatus`` sent/delivered/...) are ignored.
+5. A body that is only a number ("2", "2.") picks option 2 of the numbered
+   list the sender was last shown (stored in ``twilio_menus``): the option's
+   payload is sent to the bot instead. Every answer of the bot replaces the menu.
+6. The bot's messages are collected and returned as TwiML ``<Message>``
+   elements in the HTTP response (no REST call to Twilio), packed into as few
+   messages as possible and split under Twilio's 1,600 characters.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import time
+from collections.abc import Awaitable, Callable
+from pathlib import Path
+from typing import Any
+from urllib.parse import parse_qs
+
+import yaml
+from rasa.core.channels.channel import CollectingOutputChannel, InputChannel, UserMessage
+from sanic import Blueprint, response
+from sanic.headers import parse_content_header
+from sanic.request import Request, RequestParameters
+from sanic.response import HTTPResponse
+from sqlalchemy.orm import sessionmaker
+from twilio.request_validator import RequestValidator
+
+from actions.channels import twilio_store
+from actions.channels.twiml import Sender, build_twiml, empty_twiml, parse_choice, parse_sender, render_reply
+from actions.settings import Settings, load_settings
+from actions.store.db import get_session_factory
+
+logger = logging.getLogger(__name__)
+
+DOMAIN_PATH = Path(__file__).resolve().parents[2] / "domain.yml"
+MEDIA_UNSUPPORTED = "utter_channel_media_unsupported"
+EMPTY_MESSAGE = "utter_channel_empty_message"
+LOCATION_UNSUPPORTED = "utter_channel_location_unsupported"
+BOT_FAILED = "utter_channel_error"
+CHANNEL_RESPONSES = (MEDIA_UNSUPPORTED, EMPTY_MESSAGE, LOCATION_UNSUPPORTED, BOT_FAILED)
+# SmsStatus of an inbound message; status callbacks carry sent, delivered, etc.
+INBOUND_STATUSES = ("received", "receiving")
+# Twilio gives up on a webhook after 15 s.
+SLOW_SECONDS = 10.0
+TWIML = "text/xml; charset=utf-8"
+
+
+def read_channel_responses(domain_path: Path) -> dict[str, str]:
+    """First text variation of each channel response in the domain (a ``twilio``
+    channel variation wins over a general one; conditional ones are skipped)."""
+    try:
+        domain = yaml.safe_load(domain_path.read_text(encoding="utf-8"))
+    except (OSError, yaml.YAMLError):
+        logger.exception("Twilio channel: cannot read responses from %s", domain_path)
+        domain = None
+    responses = (domain.get("responses") if isinstance(domain, dict) else None) or {}
+    texts: dict[str, str] = {}
+    for name in CHANNEL_RESPONSES:
+        variations = [
+            v for v in responses.get(name) or [] if isinstance(v, dict) and v.get("text") and not v.get("condition")
+        ]
+        preferred = [v for v in variations if v.get("channel") == TwilioInput.name()]
+        general = [v for v in variations if not v.get("channel")]
+        chosen = (preferred or general or [None])[0]
+        if chosen is None:
+            logger.warning("Twilio channel: response %s missing in %s; such messages get no answer", name, domain_path)
+        else:
+            texts[name] = str(chosen["text"]).strip()
+    return texts
+
+
+class TwiMLCollector(CollectingOutputChannel):
+    """Collects the bot's messages; named "twilio" so domain responses may have
+    ``channel: twilio`` variations (e.g. shorter texts for SMS)."""
+
+    @classmethod
+    def name(cls) -> str:
+        return "twilio"
+
+
+def form_params(request: Request) -> RequestParameters:
+    """The POSTed form, keeping blank values: Twilio signs ``Body=`` of a media
+    message too, and Sanic's ``request.form`` drops it (the signature would fail)."""
+    content_type, _ = parse_content_header(request.headers.get("content-type", ""))
+    if content_type != "application/x-www-form-urlencoded":
+        return RequestParameters()
+    try:
+        return RequestParameters(parse_qs(request.body.decode("utf-8"), keep_blank_values=True))
+    except (UnicodeDecodeError, ValueError):
+        return RequestParameters()
+
+
+def _twiml(body: str, status: int = 200) -> HTTPResponse:
+    return response.text(body, status=status, content_type=TWIML)
+
+
+class TwilioInput(InputChannel):
+    """SMS and WhatsApp through Twilio, answered with TwiML (see the module docstring)."""
+
+    @classmethod
+    def name(cls) -> str:
+        return "twilio"
+
+    @classmethod
+    def from_credentials(cls, credentials: dict[str, Any] | None) -> TwilioInput:
+        if credentials:
+            logger.warning(
+                "Twilio channel: the values under actions.channels.twilio.TwilioInput in credentials.yml "
+                "are ignored; settings come from the environment (TWILIO_*, PUBLIC_BASE_URL)"
+            )
+        return cls(load_settings())
+
+    def __init__(
+        self,
+        settings: Settings,
+        *,
+        domain_path: Path = DOMAIN_PATH,
+        session_factory: Callable[[], sessionmaker] | None = None,
+    ) -> None:
+        self.settings = settings
+        self.responses = read_channel_responses(domain_path)
+        # Called per request, so the engine is created on first use, not at start.
+        self._session_factory = session_factory or get_session_factory
+
+    # -- signature -------------------------------------------------------
+
+    def _validation_problem(self) -> str | None:
+        missing = [
+            name
+            for name, value in (
+                ("TWILIO_AUTH_TOKEN", self.settings.twilio_auth_token),
+                ("PUBLIC_BASE_URL", self.settings.public_base_url),
+            )
+            if not value
+        ]
+        return ", ".join(missing) + " not set" if missing else None
+
+    def _log_start(self) -> None:
+        if not self.settings.twilio_validate_signature:
+            logger.warning(
+                "Twilio channel: TWILIO_VALIDATE_SIGNATURE=false, X-Twilio-Signature is NOT checked: "
+                "anyone can post messages as any number. Local development only."
+            )
+        elif problem := self._validation_problem():
+            logger.warning("Twilio channel: %s; every request to the webhook is refused with 403", problem)
+
+    def _signature_ok(self, request: Request, params: RequestParameters) -> bool:
+        if not self.settings.twilio_validate_signature:
+            return True
+        if self._validation_problem():
+            return False
+        signature = request.headers.get("X-Twilio-Signature")
+        if not signature:
+            return False
+        url = f"{self.settings.public_base_url}{request.path}"
+        if request.query_string:
+            url += f"?{request.query_string}"
+        return RequestValidator(self.settings.twilio_auth_token).validate(url, params, signature)
+
+    # -- webhook -----------------------------------------------------------
+
+    def blueprint(self, on_new_message: Callable[[UserMessage], Awaitable[Any]]) -> Blueprint:
+        self._log_start()
+        webhook = Blueprint("noc_twilio_webhook", __name__)
+
+        @webhook.route("/", methods=["GET"])
+        async def health(_: Request) -> HTTPResponse:
+            return response.json({"status": "ok"})
+
+        @webhook.route("/webhook", methods=["POST"])
+        async def receive(request: Request) -> HTTPResponse:
+            params = form_params(request)
+            if not self._signature_ok(request, params):
+                logger.warning("Twilio channel: refused a request without a valid X-Twilio-Signature")
+                return response.text("Forbidden", status=403)
+            return await self._handle(params, on_new_message)
+
+        return webhook
+
+    async def _handle(
+        self, form: RequestParameters, on_new_message: Callable[[UserMessage], Awaitable[Any]]
+    ) -> HTTPResponse:
+        status = (form.get("MessageStatus") or form.get("SmsStatus") or "").strip().lower()
+        if status and status not in INBOUND_STATUSES:
+            # A delivery-status callback pointed at this URL by mistake: not a customer message.
+            logger.info("Twilio channel: ignored a status callback (%s)", status)
+            return _twiml(empty_twiml())
+        sender = parse_sender(form.get("From") or "")
+        message_sid = (form.get("MessageSid") or form.get("SmsMessageSid") or "").strip()
+        if sender is None or not message_sid:
+            logger.warning("Twilio channel: request without From or MessageSid")
+            return _twiml(empty_twiml(), status=400)
+
+        body = form.get("Body") or ""
+        unsupported = self._unsupported_kind(form, body)
+        factory = self._session_factory()
+        claim = await asyncio.to_thread(
+            twilio_store.claim_message,
+            factory,
+            message_sid,
+            sender.sender_id,
+            choice=None if unsupported else parse_choice(body),
+        )
+        if claim is None:
+            logger.info("Twilio channel: %s already received, not processed again", message_sid)
+            return _twiml(empty_twiml())
+
+        if unsupported:
+            text = self.responses.get(unsupported)
+            twiml = build_twiml([text] if text else [])
+            await self._finish(factory, message_sid, twilio_store.STATUS_UNSUPPORTED, twiml)
+            return _twiml(twiml)
+
+        collector = TwiMLCollector()
+        message = UserMessage(
+            claim.payload or body,
+            collector,
+            sender.sender_id,
+            input_channel=sender.channel,
+            message_id=message_sid,
+            metadata=self._metadata(sender),
+        )
+        started = time.monotonic()
+        try:
+            await on_new_message(message)
+        except Exception:
+            logger.exception("Twilio channel: the bot failed on %s from %s", message_sid, sender.sender_id)
+            # The customer still gets a Spanish answer, never a bare 500.
+            text = self.responses.get(BOT_FAILED)
+            twiml = build_twiml([text] if text else [])
+            await self._finish(factory, message_sid, twilio_store.STATUS_FAILED, twiml)
+            return _twiml(twiml)
+        elapsed = time.monotonic() - started
+        if elapsed > SLOW_SECONDS:
+            logger.warning("Twilio channel: %s took %.1f s (Twilio gives up after 15 s)", message_sid, elapsed)
+
+        reply = render_reply(collector.messages)
+        twiml = build_twiml(reply.bodies)
+        await self._finish(
+            factory, message_sid, twilio_store.STATUS_ANSWERED, twiml, sender=sender, payloads=reply.payloads
+        )
+        return _twiml(twiml)
+
+    @staticmethod
+    def _unsupported_kind(form: Any, body: str) -> str | None:
+        if (form.get("Latitude") or "").strip() and (form.get("Longitude") or "").strip():
+            return LOCATION_UNSUPPORTED
+        if body.strip():
+            return None
+        try:
+            media = int(form.get("NumMedia") or 0)
+        except ValueError:
+            media = 0
+        return MEDIA_UNSUPPORTED if media > 0 else EMPTY_MESSAGE
+
+    @staticmethod
+    def _metadata(sender: Sender) -> dict[str, Any]:
+        metadata: dict[str, Any] = {"twilio_channel": sender.channel}
+        if sender.e164:
+            metadata["channel_phone"] = sender.e164
+        return metadata
+
+    async def _finish(
+        self,
+        factory: sessionmaker,
+        message_sid: str,
+        status: str,
+        twiml: str | None,
+        *,
+        sender: Sender | None = None,
+        payloads: list[str] | None = None,
+    ) -> None:
+        # The customer's answer matters more than the bookkeeping: log, don't fail.
+        try:
+            await asyncio.to_thread(
+                twilio_store.finish_message,
+                factory,
+                message_sid,
+                status=status,
+                response_twiml=twiml,
+                menu_sender=sender.sender_id if sender else None,
+                menu_payloads=payloads or (),
+            )
+        except Exception:
+            logger.exception("Twilio channel: could not store the outcome of %s", message_sid)

@@ -1,0 +1,161 @@
+"""What the Twilio channel keeps in the database: seen MessageSids and numbered menus.
+
+Both tables live on ``actions.store.models.metadata`` and are created by the
+migration ``0002_twilio_messages``; ``migrations/env.py`` imports this module
+so the models and the migrated schema are compared as one.
+
+Every function here blocks (SQLAlchemy): the channel calls them through
+``asyncio.to_thread``. Each one is one transaction.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+from datetime import datetime, timezone
+
+from sqlalchemy import JSON, Column, Index, String, Text, delete
+from sqlalchemy.exc import IntegrityError
+from sqlalchemy.orm import sessionmaker
+
+from actions.store.models import Base, UTCDateTime
+
+# twilio_messages.status
+STATUS_PROCESSING = "procesando"  # claimed, the bot is working on it
+STATUS_ANSWERED = "respondido"  # the bot answered (response_twiml holds the answer)
+STATUS_UNSUPPORTED = "no_soportado"  # media, location or empty: answered by the channel
+STATUS_FAILED = "fallido"  # the bot raised; not retried (at most once)
+MESSAGE_STATUSES = (STATUS_PROCESSING, STATUS_ANSWERED, STATUS_UNSUPPORTED, STATUS_FAILED)
+
+
+def _utc_now() -> datetime:
+    return datetime.now(timezone.utc)
+
+
+class TwilioMessage(Base):
+    """One inbound Twilio message, claimed by its MessageSid on first delivery."""
+
+    __tablename__ = "twilio_messages"
+
+    message_sid = Column(String(64), primary_key=True)
+    # Rasa sender id: "whatsapp:+573001234567" or "sms:+51987654321".
+    sender = Column(String(64), nullable=False)
+    received_at = Column(UTCDateTime(), nullable=False)
+    status = Column(String(16), nullable=False)
+    response_twiml = Column(Text, nullable=True)
+
+    __table_args__ = (Index("ix_twilio_messages_received_at", "received_at"),)
+
+
+class TwilioMenu(Base):
+    """Payloads of the numbered options last shown to a sender ("1" -> payloads[0])."""
+
+    __tablename__ = "twilio_menus"
+
+    sender = Column(String(64), primary_key=True)
+    payloads = Column(JSON(), nullable=False)
+    updated_at = Column(UTCDateTime(), nullable=False)
+
+
+@dataclass(frozen=True)
+class Claim:
+    """A first delivery: the caller processes it. ``payload`` is the menu option chosen, if any."""
+
+    payload: str | None = None
+
+
+def claim_message(
+    factory: sessionmaker,
+    message_sid: str,
+    sender: str,
+    *,
+    choice: int | None = None,
+    now: datetime | None = None,
+) -> Claim | None:
+    """Record ``message_sid`` as seen; ``None`` when it was seen before (a Twilio retry).
+
+    The INSERT on the primary key decides: of two deliveries racing, exactly
+    one commits, the other gets an IntegrityError. When ``choice`` (the body
+    was just a number) picks an option of the sender's menu, the menu is used
+    up in the same transaction and its payload returned.
+    """
+    try:
+        with factory() as session, session.begin():
+            session.add(
+                TwilioMessage(
+                    message_sid=message_sid,
+                    sender=sender,
+                    received_at=now or _utc_now(),
+                    status=STATUS_PROCESSING,
+                )
+            )
+            session.flush()
+            if choice is None:
+                return Claim()
+            menu = session.get(TwilioMenu, sender)
+            if menu is None or not 1 <= choice <= len(menu.payloads):
+                return Claim()
+            payload = str(menu.payloads[choice - 1])
+            session.delete(menu)
+            return Claim(payload=payload)
+    except IntegrityError:
+        return None
+
+
+def finish_message(
+    factory: sessionmaker,
+    message_sid: str,
+    *,
+    status: str,
+    response_twiml: str | None,
+    menu_sender: str | None = None,
+    menu_payloads: Sequence[str] = (),
+    now: datetime | None = None,
+) -> None:
+    """Store the outcome of a claimed message.
+
+    With ``menu_sender``, that sender's menu is replaced by ``menu_payloads``
+    (deleted when there are none): every answer of the bot replaces the menu.
+    """
+    if status not in MESSAGE_STATUSES:
+        raise ValueError(f"unknown status {status!r}")
+    for attempt in (1, 2):
+        try:
+            with factory() as session, session.begin():
+                message = session.get(TwilioMessage, message_sid)
+                if message is not None:
+                    message.status = status
+                    message.response_twiml = response_twiml
+                if menu_sender is not None:
+                    _replace_menu(session, menu_sender, list(menu_payloads), now or _utc_now())
+            return
+        except IntegrityError:
+            # Two answers to one sender inserting its menu at once (PostgreSQL):
+            # the second attempt finds the row and updates it.
+            if attempt == 2:
+                raise
+
+
+def _replace_menu(session, sender: str, payloads: list[str], now: datetime) -> None:
+    if not payloads:
+        session.execute(delete(TwilioMenu).where(TwilioMenu.sender == sender))
+        return
+    menu = session.get(TwilioMenu, sender)
+    if menu is None:
+        session.add(TwilioMenu(sender=sender, payloads=payloads, updated_at=now))
+    else:
+        menu.payloads = payloads
+        menu.updated_at = now
+
+
+def get_menu(factory: sessionmaker, sender: str) -> list[str] | None:
+    """The payloads of the sender's current menu, if any (for tests and diagnosis)."""
+    with factory() as session, session.begin():
+        menu = session.get(TwilioMenu, sender)
+        return list(menu.payloads) if menu is not None else None
+
+
+def get_message(factory: sessionmaker, message_sid: str) -> TwilioMessage | None:
+    """The stored row of ``message_sid`` (detached), if seen."""
+    with factory() as session, session.begin():
+        return session.get(TwilioMessage, message_sid)
