@@ -35,7 +35,19 @@ $(MODEL): $(BIN)/.installed $(TRAINING_FILES)
 	$(BIN)/rasa train --fixed-model-name noc --out models --quiet
 	@touch $@
 
-run: $(BIN)/.installed .env $(MODEL) ## Start the action server, the Rasa server and the web/API server (Ctrl-C stops all)
+# Web chat widget (web/widget): socket.io-client bundled by esbuild, both
+# pinned in package-lock.json; dist/ is built here, never committed.
+WIDGET := web/widget/dist/widget.js
+$(WIDGET): web/widget/package.json web/widget/package-lock.json $(wildcard web/widget/src/*)
+	cd web/widget && npm ci --ignore-scripts --no-audit --no-fund && npm run build
+	@touch $@
+
+# The browser tests (tests/web) drive Debian's chromium; CI runs as root.
+.PHONY: chromium
+chromium:
+	@command -v chromium >/dev/null || (apt-get update && apt-get install -y chromium)
+
+run: $(BIN)/.installed .env $(MODEL) $(WIDGET) ## Start the action server, the Rasa server and the web/API server (Ctrl-C stops all)
 	@scripts/run.sh
 
 shell: $(BIN)/.installed .env $(MODEL) ## Talk to the assistant in the terminal
@@ -52,7 +64,7 @@ lint: $(BIN)/.installed ## ruff
 validate: $(BIN)/.installed ## rasa data validate --fail-on-warnings (see scripts/validate_data.py)
 	$(BIN)/python scripts/validate_data.py
 
-test: $(BIN)/.installed $(MODEL) lint validate ## The whole test suite
+test: $(BIN)/.installed $(MODEL) $(WIDGET) chromium lint validate ## The whole test suite
 	$(BIN)/python -m pytest tests
 	$(BIN)/rasa test core --model $(MODEL) --stories tests/stories --fail-on-prediction-errors --out var/test-results/core
 

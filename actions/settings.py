@@ -61,6 +61,9 @@ class Settings:
     public_base_url: str | None
     # Only for local development: never turn off in production.
     twilio_validate_signature: bool
+    # URL the browser reaches the Rasa server at (the web chat widget's
+    # data-rasa-url on the demo page); the Rasa server's own port by default.
+    public_rasa_url: str
 
 
 def default_database_url() -> str:
@@ -86,6 +89,7 @@ def load_settings() -> Settings:
         twilio_whatsapp_number=_optional("TWILIO_WHATSAPP_NUMBER"),
         public_base_url=(_optional("PUBLIC_BASE_URL") or "").rstrip("/") or None,
         twilio_validate_signature=_bool("TWILIO_VALIDATE_SIGNATURE", True),
+        public_rasa_url=(_optional("PUBLIC_RASA_URL") or "").rstrip("/") or f"http://127.0.0.1:{rasa_port}",
     )
 
 

@@ -20,6 +20,7 @@ from typing import Any, Protocol, TypeVar
 from aiohttp import web
 from sqlalchemy.orm import sessionmaker
 
+from actions.api.web_pages import add_web_pages
 from actions.settings import Settings, get_settings
 from actions.store.db import make_engine, make_session_factory
 from actions.store.models import INCIDENT_STATUSES
@@ -223,6 +224,7 @@ def create_app(
     app.router.add_get("/api/regions", regions, name="regions")
     app.router.add_get("/api/incidents", incident_list, name="incident_list")
     app.router.add_get("/api/incidents/{ticket}", incident_detail, name="incident_detail")
+    add_web_pages(app, settings)
     return app
 
 

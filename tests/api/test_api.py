@@ -162,7 +162,7 @@ async def test_list_incidents_shape_and_filters(aiohttp_client, build_app: AppBu
     assert nobody == {"incidents": []}
 
 
-@pytest.mark.parametrize("path", ["/", "/api", "/api/unknown", "/api/incidents/INC-2026-000001/extra", "/static/x.js"])
+@pytest.mark.parametrize("path", ["/api", "/api/unknown", "/api/incidents/INC-2026-000001/extra", "/static/x.js"])
 @pytest.mark.parametrize("headers", [{}, AUTH])
 async def test_unknown_routes_are_json_404(
     aiohttp_client, build_app: AppBuilder, path: str, headers: dict

@@ -1,0 +1,63 @@
+"""Fixtures of the web chat widget tests.
+
+``servers`` starts the three servers of `make run` once for tests/web (the
+socket.io and the browser tests share them); ``browser`` is Debian's chromium
+driven by Playwright, never a browser Playwright downloads.
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+
+from tests.e2e.servers import ROOT, Servers, start_servers, stop_servers
+
+WIDGET_BUNDLE = ROOT / "web" / "widget" / "dist" / "widget.js"
+ARTIFACTS = ROOT / "tests" / "artifacts"
+CHROMIUM = "/usr/bin/chromium"
+# This machine (and CI) has no internet: keep chromium from calling home.
+CHROMIUM_ARGS = [
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-quic",
+    "--no-first-run",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
+]
+
+
+@pytest.fixture(scope="package")
+def servers(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Servers]:
+    tmp = tmp_path_factory.mktemp("web")
+    started, procs = start_servers(tmp, rasa_port=15205, action_port=15255, web_port=18280)
+    yield started
+    stop_servers(procs)
+
+
+@pytest.fixture(scope="session")
+def widget_bundle() -> Path:
+    if not WIDGET_BUNDLE.is_file():
+        pytest.fail(f"{WIDGET_BUNDLE.relative_to(ROOT)} is missing: run `make web/widget/dist/widget.js`")
+    return WIDGET_BUNDLE
+
+
+@pytest.fixture(scope="session")
+def artifacts() -> Path:
+    ARTIFACTS.mkdir(parents=True, exist_ok=True)
+    return ARTIFACTS
+
+
+@pytest.fixture(scope="module")
+def browser(widget_bundle: Path) -> Iterator:
+    from playwright.sync_api import sync_playwright
+
+    if not os.access(CHROMIUM, os.X_OK):
+        pytest.fail(f"{CHROMIUM} not found: `make chromium` installs Debian's chromium")
+    with sync_playwright() as playwright:
+        browser = playwright.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
+        yield browser
+        browser.close()

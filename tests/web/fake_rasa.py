@@ -1,0 +1,121 @@
+"""A stand-in for Rasa's socketio channel, for browser tests of the widget alone.
+
+Speaks the same events as Rasa (session_request -> session_confirm into the
+session's room; user_uttered -> bot_uttered to that room) and serves a page
+with the widget at ``/``. It can be stopped and started again on the same
+port, as a Rasa server restart.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import html
+import threading
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import socketio
+from aiohttp import web
+
+PAGE = """<!doctype html>
+<html lang="es"><head><meta charset="utf-8"><title>Prueba del widget</title>
+<meta name="viewport" content="width=device-width, initial-scale=1"></head>
+<body><h1>Página de prueba</h1><a href="#">Un enlace</a>
+<script src="/widget.js" data-rasa-url="{url}" data-title="Soporte de prueba"></script>
+</body></html>
+"""
+# The bot's answer to "html": markup that must be shown as text, never parsed.
+HTML_ANSWER = {
+    "text": '<img src=x onerror="window.__nocBotXss=1"><b>negrita</b>\nsegunda línea',
+    "quick_replies": [
+        {"content_type": "text", "title": '<img src=x onerror="window.__nocQrXss=1">Sí', "payload": "/affirm"},
+        {"content_type": "text", "title": "No", "payload": "/deny"},
+    ],
+}
+
+
+@dataclass
+class FakeRasa:
+    port: int
+    widget_bundle: Path
+    answer_delay: float = 1.0
+    events: list[tuple[str, Any]] = field(default_factory=list)
+
+    def __post_init__(self) -> None:
+        self.url = f"http://127.0.0.1:{self.port}"
+        self._loop = asyncio.new_event_loop()
+        self._thread = threading.Thread(target=self._loop.run_forever, daemon=True)
+        self._thread.start()
+        self._runner: web.AppRunner | None = None
+        self._sio: socketio.AsyncServer | None = None
+
+    def _run(self, coro) -> Any:
+        return asyncio.run_coroutine_threadsafe(coro, self._loop).result(timeout=30)
+
+    def start(self) -> None:
+        self._run(self._start())
+
+    def stop(self) -> None:
+        self._run(self._stop())
+
+    def close(self) -> None:
+        if self._runner is not None:
+            self.stop()
+        self._run(self._cancel_tasks())
+        self._loop.call_soon_threadsafe(self._loop.stop)
+        self._thread.join(timeout=10)
+
+    def received(self, name: str) -> list[Any]:
+        return [data for event, data in list(self.events) if event == name]
+
+    async def _start(self) -> None:
+        sio = self._sio = socketio.AsyncServer(async_mode="aiohttp", cors_allowed_origins=[])
+        app = web.Application()
+        sio.attach(app, socketio_path="socket.io")
+
+        async def page(request: web.Request) -> web.Response:
+            # ?rasa= puts another data-rasa-url on the page.
+            url = html.escape(request.query.get("rasa", self.url), quote=True)
+            return web.Response(text=PAGE.format(url=url), content_type="text/html")
+
+        async def bundle(_request: web.Request) -> web.FileResponse:
+            return web.FileResponse(self.widget_bundle, headers={"Content-Type": "text/javascript"})
+
+        app.router.add_get("/", page)
+        app.router.add_get("/widget.js", bundle)
+
+        @sio.on("session_request")
+        async def session_request(sid: str, data: Any) -> None:
+            self.events.append(("session_request", data))
+            await sio.enter_room(sid, data["session_id"])
+            await sio.emit("session_confirm", data["session_id"], room=sid)
+
+        @sio.on("user_uttered")
+        async def user_uttered(sid: str, data: Any) -> None:
+            self.events.append(("user_uttered", data))
+            await asyncio.sleep(self.answer_delay)
+            room = data["session_id"]
+            if data["message"] == "html":
+                await sio.emit("bot_uttered", HTML_ANSWER, room=room)
+            else:
+                await sio.emit("bot_uttered", {"text": f"Recibido: {data['message']}"}, room=room)
+
+        # A short shutdown: open websockets are cut as when a server dies.
+        self._runner = web.AppRunner(app, shutdown_timeout=0.5)
+        await self._runner.setup()
+        await web.TCPSite(self._runner, "127.0.0.1", self.port).start()
+
+    async def _stop(self) -> None:
+        assert self._runner is not None and self._sio is not None
+        # Connections first (cut, as by a crash), then the server's timers.
+        await self._runner.cleanup()
+        await self._sio.shutdown()
+        self._runner = self._sio = None
+
+    @staticmethod
+    async def _cancel_tasks() -> None:
+        tasks = [t for t in asyncio.all_tasks() if t is not asyncio.current_task()]
+        for task in tasks:
+            task.cancel()
+        await asyncio.gather(*tasks, return_exceptions=True)
