@@ -80,6 +80,11 @@ def reject(
     if tracker.get_slot("requested_slot") != slot:
         return {slot: value_before_latest_message(tracker, slot)}
     dispatcher.utter_message(response=response or f"utter_invalid_{slot}")
+    return {slot: None, **count_bad_answer(slot, dispatcher, tracker)}
+
+
+def count_bad_answer(slot: str | None, dispatcher: CollectingDispatcher, tracker: Tracker) -> Result:
+    """One more bad answer to the question for `slot`; the third offers the Service Desk."""
     same_slot = tracker.get_slot("invalid_slot") == slot
     count = int(tracker.get_slot("invalid_count") or 0) + 1 if same_slot else 1
     if count >= MAX_INVALID_ANSWERS:
@@ -88,7 +93,7 @@ def reject(
         contact = book.contact(region.slug if region else None, 1)
         dispatcher.utter_message(response="utter_offer_service_desk", **contact_kwargs(contact))
         count = 0
-    return {slot: None, "invalid_slot": slot, "invalid_count": float(count)}
+    return {"invalid_slot": slot, "invalid_count": float(count)}
 
 
 def accept(slot: str, value: Any, tracker: Tracker) -> Result:

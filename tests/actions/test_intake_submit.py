@@ -10,7 +10,7 @@ from rasa_sdk.executor import CollectingDispatcher
 
 from actions import settings
 from actions.intake_submit import ActionAskChannelPhoneOk, ActionAskConfirmed, ActionSubmitIntake
-from actions.service_desk import ActionCancelIntake, ActionGiveServiceDesk
+from actions.service_desk import ActionCancelIntake, ActionGiveServiceDesk, ActionNotAnAnswer
 from actions.store import db
 from actions.store.migrate import upgrade
 from actions.store.repository import get_incident, list_incidents
@@ -184,3 +184,18 @@ async def test_channel_number_question_shows_the_number():
     (message,) = dispatcher.messages
     assert message["response"] == "utter_ask_channel_phone_ok"
     assert message["channel_phone"] == "+573001234567"
+
+
+async def test_third_unusable_message_offers_the_service_desk():
+    dispatcher = CollectingDispatcher()
+    tracker = make_tracker({"invalid_slot": "contact_phone", "invalid_count": 2.0}, requested="contact_phone")
+    events = await ActionNotAnAnswer().run(dispatcher, tracker, domain())
+    assert responses(dispatcher) == ["utter_not_an_answer", "utter_offer_service_desk"]
+    assert {"event": "slot", "name": "invalid_count", "value": 0.0, "timestamp": None} in events
+
+
+async def test_first_unusable_message_is_counted():
+    dispatcher = CollectingDispatcher()
+    events = await ActionNotAnAnswer().run(dispatcher, make_tracker({}, requested="company"), domain())
+    assert responses(dispatcher) == ["utter_not_an_answer"]
+    assert {"event": "slot", "name": "invalid_count", "value": 1.0, "timestamp": None} in events
