@@ -21,7 +21,7 @@ from actions.conversation import channel_phone
 from actions.escalation import get_escalation_book
 from actions.phones import normalize_phone
 from actions.places import country_from_place
-from actions.severity import SYMPTOM_KINDS
+from actions.severity import get_severity_table, pick_symptom_kind
 from actions.timeparse import parse_since
 from actions.validators import (
     CORRECTABLE_FIELDS,
@@ -215,12 +215,10 @@ class ValidateIncidentForm(FormValidationAction):
     def validate_symptom_kind(
         self, value: Any, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict
     ) -> Result:
-        kind = str(value).strip().lower() if value else None
-        return (
-            accept("symptom_kind", kind, tracker)
-            if kind in SYMPTOM_KINDS
-            else reject("symptom_kind", dispatcher, tracker)
-        )
+        # Rasa keeps only the last entity of a message; the severity needs all of them.
+        named = latest_entity_values(tracker, "symptom_kind") or [str(value or "").strip().lower()]
+        kind = pick_symptom_kind(get_severity_table(), named)
+        return accept("symptom_kind", kind, tracker) if kind else reject("symptom_kind", dispatcher, tracker)
 
     def validate_started(
         self, value: Any, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict

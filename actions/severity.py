@@ -188,3 +188,17 @@ def load_severity_table(path: Path = TABLES_DIR / "severity.yml") -> SeverityTab
 def get_severity_table() -> SeverityTable:
     """The table from escalation_tables/severity.yml, loaded once per process."""
     return load_severity_table()
+
+
+def pick_symptom_kind(table: SeverityTable, kinds: list[str]) -> str | None:
+    """One kind for a message that names several ("la mitad de las sedes no tiene servicio").
+
+    The scope wins: a failure limited to some sites or users is `parcial`
+    whatever the failure is. Otherwise the most severe kind named.
+    """
+    known = [kind for kind in kinds if kind in SYMPTOM_KINDS]
+    if not known:
+        return None
+    if "parcial" in known:
+        return "parcial"
+    return min(known, key=lambda kind: table.rules[kind][0])

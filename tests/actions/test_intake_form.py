@@ -236,3 +236,12 @@ async def test_confirmed_channel_number_fills_phone_and_country():
 async def test_refused_channel_number_asks_for_another():
     result, _ = await validate("channel_phone_ok", False, events=WHATSAPP_EVENTS)
     assert result == {"channel_phone_ok": False}
+
+
+async def test_partial_outage_wins_over_the_failure_words():
+    entities = [
+        {"entity": "symptom_kind", "value": "parcial"},
+        {"entity": "symptom_kind", "value": "sin_servicio"},
+    ]
+    result, said = await validate("symptom_kind", "sin_servicio", entities=entities, requested="company")
+    assert result["symptom_kind"] == "parcial" and said == []

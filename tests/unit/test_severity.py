@@ -17,6 +17,7 @@ from actions.severity import (
     format_duration,
     get_severity_table,
     load_severity_table,
+    pick_symptom_kind,
 )
 from actions.tables import TABLES_DIR, TableError
 
@@ -252,3 +253,19 @@ def test_unreadable_files(tmp_path: Path, text: str, problem: str) -> None:
 def test_missing_file(tmp_path: Path) -> None:
     with pytest.raises(TableError, match="no existe"):
         load_severity_table(tmp_path / "severity.yml")
+
+
+@pytest.mark.parametrize(
+    ("kinds", "expected"),
+    [
+        (["parcial", "sin_servicio"], "parcial"),
+        (["sin_servicio", "parcial"], "parcial"),
+        (["falla_menor", "lentitud"], "lentitud"),
+        (["intermitente", "sin_servicio"], "sin_servicio"),
+        (["consulta"], "consulta"),
+        (["desconocido"], None),
+        ([], None),
+    ],
+)
+def test_pick_symptom_kind(kinds: list[str], expected: str | None) -> None:
+    assert pick_symptom_kind(get_severity_table(), kinds) == expected
