@@ -141,6 +141,7 @@ def measure(url: str, messages: list[str], conversations: int) -> dict:
 
 def bare_rasa_init(tmp: Path, port: int, conversations: int) -> dict:
     project = tmp / "bare"
+    project.mkdir()  # rasa init wants an existing folder
     run([str(BIN / "rasa"), "init", "--no-prompt", "--init-dir", str(project)], stdout=subprocess.DEVNULL)
     log = open(tmp / "bare.log", "w")  # noqa: SIM115 - closed below
     proc = subprocess.Popen(
