@@ -8,13 +8,13 @@ from collections.abc import Iterator
 import pytest
 from rasa_sdk.executor import CollectingDispatcher
 
-from actions import settings
 from actions.intake_submit import ActionAskChannelPhoneOk, ActionAskConfirmed, ActionSubmitIntake
 from actions.service_desk import ActionCancelIntake, ActionGiveServiceDesk, ActionNotAnAnswer
 from actions.store import db
 from actions.store.migrate import upgrade
 from actions.store.repository import get_incident, list_incidents
 from tests.actions.helpers import domain, make_tracker, responses
+from tests.db_env import database_url
 
 FILLED = {
     "company": "Banco Andino",
@@ -48,14 +48,9 @@ EVENTS = [
 @pytest.fixture
 def database(tmp_path, monkeypatch) -> Iterator[object]:
     url = f"sqlite:///{tmp_path / 'actions.db'}"
-    monkeypatch.setenv("DATABASE_URL", url)
-    for cached in (settings.get_settings, db.get_engine, db.get_session_factory):
-        cached.cache_clear()
-    upgrade(url)
-    yield db.get_session_factory()
-    db.get_engine().dispose()
-    for cached in (settings.get_settings, db.get_engine, db.get_session_factory):
-        cached.cache_clear()
+    with database_url(monkeypatch, url):
+        upgrade(url)
+        yield db.get_session_factory()
 
 
 async def submit(slots: dict, events=EVENTS, sender_id: str = "s1"):
@@ -137,14 +132,8 @@ async def test_unconfirmed_intake_goes_back_to_the_form(database):
 
 
 async def test_database_failure_keeps_the_data_and_asks_again(tmp_path, monkeypatch):
-    monkeypatch.setenv("DATABASE_URL", f"sqlite:///{tmp_path / 'missing-tables.db'}")
-    for cached in (settings.get_settings, db.get_engine, db.get_session_factory):
-        cached.cache_clear()
-    try:
+    with database_url(monkeypatch, f"sqlite:///{tmp_path / 'missing-tables.db'}"):
         dispatcher, events = await submit(FILLED)
-    finally:
-        for cached in (settings.get_settings, db.get_engine, db.get_session_factory):
-            cached.cache_clear()
     assert responses(dispatcher) == ["utter_submit_failed"]
     assert {"event": "slot", "name": "confirmed", "value": None, "timestamp": None} in events
     assert not any(e.get("name") == "company" for e in events)

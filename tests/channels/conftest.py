@@ -22,11 +22,10 @@ from rasa.core.channels.channel import UserMessage, register
 from sanic import Sanic
 from twilio.request_validator import RequestValidator
 
-from actions import settings
 from actions.channels.twilio import TwilioInput
 from actions.settings import Settings, load_settings
-from actions.store import db
 from actions.store.migrate import upgrade
+from tests.db_env import database_url
 
 TOKEN = "test-token-twilio"
 PUBLIC_BASE_URL = "https://noc.example.com"
@@ -146,14 +145,9 @@ class TwilioClient:
 def database(tmp_path, monkeypatch) -> Iterator[str]:
     """A migrated SQLite file as this process's DATABASE_URL."""
     url = f"sqlite:///{tmp_path / 'twilio.db'}"
-    monkeypatch.setenv("DATABASE_URL", url)
-    for cached in (settings.get_settings, db.get_engine, db.get_session_factory):
-        cached.cache_clear()
-    upgrade(url)
-    yield url
-    db.get_engine().dispose()
-    for cached in (settings.get_settings, db.get_engine, db.get_session_factory):
-        cached.cache_clear()
+    with database_url(monkeypatch, url):
+        upgrade(url)
+        yield url
 
 
 async def start_channel(channel: TwilioInput, agent: FakeAgent) -> tuple[Any, str]:
