@@ -64,6 +64,23 @@ class Settings:
     # URL the browser reaches the Rasa server at (the web chat widget's
     # data-rasa-url on the demo page); the Rasa server's own port by default.
     public_rasa_url: str
+    # Twilio REST API base (outgoing messages from agents); tests point it at a local fake.
+    twilio_api_base_url: str
+    # Handoff notifications: a JSON webhook signed with HMAC-SHA256 of the secret,
+    # and e-mail to the region's level-1 address when an SMTP host is set.
+    handoff_webhook_url: str | None
+    handoff_webhook_secret: str | None
+    smtp_host: str | None
+    smtp_port: int
+    smtp_username: str | None
+    smtp_password: str | None
+    smtp_from: str
+    smtp_starttls: bool
+    # Agent console: session lifetime (idle), first admin created by `make run`.
+    console_session_minutes: int
+    console_cookie_secure: bool
+    admin_username: str | None
+    admin_password: str | None
 
 
 def default_database_url() -> str:
@@ -90,6 +107,19 @@ def load_settings() -> Settings:
         public_base_url=(_optional("PUBLIC_BASE_URL") or "").rstrip("/") or None,
         twilio_validate_signature=_bool("TWILIO_VALIDATE_SIGNATURE", True),
         public_rasa_url=(_optional("PUBLIC_RASA_URL") or "").rstrip("/") or f"http://127.0.0.1:{rasa_port}",
+        twilio_api_base_url=(_optional("TWILIO_API_BASE_URL") or "https://api.twilio.com").rstrip("/"),
+        handoff_webhook_url=_optional("HANDOFF_WEBHOOK_URL"),
+        handoff_webhook_secret=_optional("HANDOFF_WEBHOOK_SECRET"),
+        smtp_host=_optional("SMTP_HOST"),
+        smtp_port=_int("SMTP_PORT", 587),
+        smtp_username=_optional("SMTP_USERNAME"),
+        smtp_password=_optional("SMTP_PASSWORD"),
+        smtp_from=_optional("SMTP_FROM") or "noc-asistente@example.com",
+        smtp_starttls=_bool("SMTP_STARTTLS", True),
+        console_session_minutes=_int("CONSOLE_SESSION_MINUTES", 480),
+        console_cookie_secure=_bool("CONSOLE_COOKIE_SECURE", False),
+        admin_username=_optional("ADMIN_USERNAME"),
+        admin_password=_optional("ADMIN_PASSWORD"),
     )
 
 

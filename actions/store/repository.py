@@ -53,6 +53,7 @@ from sqlalchemy.orm import Session, selectinload, sessionmaker
 from actions.store.db import READ_ONLY_OPTIONS
 from actions.store.models import (
     INCIDENT_STATUSES,
+    STATUS_ESCALATED,
     TRANSCRIPT_ROLES,
     Incident,
     TicketCounter,
@@ -64,6 +65,12 @@ TICKET_PATTERN = re.compile(r"INC-\d{4}-\d{6,}")
 _MAX_TICKET_LENGTH = 32
 
 T = TypeVar("T")
+
+# Only a conversation handed to an agent mid-intake (status "derivado") may
+# lack these; every other record has the whole checklist.
+REQUIRED_UNLESS_HANDED_OFF = frozenset(
+    {"company", "service_id", "contact_name", "contact_phone", "country", "symptom", "severity"}
+)
 
 
 @dataclass(frozen=True)
@@ -77,14 +84,14 @@ class TranscriptEntry:
 class NewIncident:
     idempotency_key: str
     status: str
-    company: str
-    service_id: str
-    contact_name: str
-    contact_phone: str
+    company: str | None
+    service_id: str | None
+    contact_name: str | None
+    contact_phone: str | None
     contact_email: str | None
-    country: str
+    country: str | None
     region: str | None
-    symptom: str
+    symptom: str | None
     symptom_kind: str | None
     started_at: datetime | None
     timezone: str
@@ -92,7 +99,7 @@ class NewIncident:
     power_ok: bool | None
     rebooted: bool | None
     problem_persists: bool | None
-    severity: int
+    severity: int | None
     severity_reason: str | None
     channel: str
     sender_id: str | None
@@ -145,7 +152,10 @@ def _validate(incident: NewIncident) -> None:
         limit = column.type.length if isinstance(column.type, String) else None
         if isinstance(value, str) and limit and len(value) > limit:
             raise ValueError(f"{column.name} longer than {limit} characters")
-        if value is None and not column.nullable and column.name in NewIncident.__dataclass_fields__:
+        required = not column.nullable or (
+            incident.status != STATUS_ESCALATED and column.name in REQUIRED_UNLESS_HANDED_OFF
+        )
+        if value is None and required and column.name in NewIncident.__dataclass_fields__:
             raise ValueError(f"{column.name} is required")
     for entry in incident.transcript:
         if not isinstance(entry.text, str):
@@ -225,7 +235,8 @@ def open_incident(
                 for field in fields(NewIncident)
                 if field.name != "transcript"
             }
-            values["country"] = values["country"].upper()
+            if values["country"]:
+                values["country"] = values["country"].upper()
             row = Incident(
                 **values,
                 ticket=ticket,

@@ -1,0 +1,92 @@
+"""The live conversation log: every message of every conversation, in order.
+
+The Rasa server writes user and bot messages here through its event broker
+(``actions.channels.conversation_log``); the console writes agents' replies
+and system notes. The console's live view of a conversation reads it.
+Each function is one unit of work.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+from datetime import datetime, timezone
+
+from sqlalchemy import insert, select
+from sqlalchemy.orm import sessionmaker
+
+from actions.store.db import READ_ONLY_OPTIONS
+from actions.store.models import CONVERSATION_ROLES, ConversationMessage
+
+
+@dataclass(frozen=True, kw_only=True)
+class LoggedMessage:
+    sender_id: str
+    role: str
+    text: str
+    at: datetime
+    channel: str | None = None
+    agent_id: int | None = None
+
+
+def _clean(text: str) -> str:
+    # PostgreSQL text cannot hold NUL; both backends store the same thing.
+    return text.replace("\x00", "\ufffd")
+
+
+def append_messages(session_factory: sessionmaker, *, messages: Sequence[LoggedMessage]) -> None:
+    """Store ``messages`` in one transaction. Raises ValueError on a bad role or naive time."""
+    rows = []
+    for message in messages:
+        if message.role not in CONVERSATION_ROLES:
+            raise ValueError(f"unknown role {message.role!r}")
+        if message.at.tzinfo is None or message.at.utcoffset() is None:
+            raise ValueError("message time must be timezone-aware")
+        rows.append(
+            {
+                "sender_id": message.sender_id[:255],
+                "role": message.role,
+                "text": _clean(message.text),
+                "at": message.at,
+                "channel": message.channel,
+                "agent_id": message.agent_id,
+            }
+        )
+    if not rows:
+        return
+    with session_factory() as s, s.begin():
+        s.execute(insert(ConversationMessage), rows)
+
+
+def list_messages(
+    session_factory: sessionmaker,
+    *,
+    sender_id: str,
+    since: datetime | None = None,
+    after_id: int = 0,
+    limit: int = 1000,
+) -> list[dict]:
+    """Messages of one conversation in order, as JSON-ready dicts with their ``id``.
+
+    ``since`` keeps only messages at or after that time (the incident's own
+    conversation); ``after_id`` lets a live view fetch only what is new.
+    """
+    query = select(ConversationMessage).where(
+        ConversationMessage.sender_id == sender_id, ConversationMessage.id > after_id
+    )
+    if since is not None:
+        query = query.where(ConversationMessage.at >= since)
+    query = query.order_by(ConversationMessage.id).limit(limit)
+    with session_factory() as s, s.begin():
+        s.connection(execution_options=READ_ONLY_OPTIONS)
+        return [
+            {
+                "id": row.id,
+                "role": row.role,
+                "text": row.text,
+                "at": row.at.astimezone(timezone.utc).isoformat(),
+                "channel": row.channel,
+                "agent_id": row.agent_id,
+            }
+            for row in s.execute(query).scalars()
+        ]
