@@ -9,8 +9,8 @@ from __future__ import annotations
 from datetime import datetime, timezone
 
 from sqlalchemy import (
-    Boolean,
     JSON,
+    Boolean,
     Column,
     Date,
     DateTime,
