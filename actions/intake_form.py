@@ -2,7 +2,7 @@
 
 Each validator returns `{slot: value_or_None}`; a rejected value utters
 `utter_invalid_<slot>` and the form asks again. The third bad answer in a row to
-the same question also offers the regional Service Desk contact.
+the same question also offers an agent.
 """
 
 from __future__ import annotations
@@ -16,7 +16,6 @@ from rasa_sdk.executor import CollectingDispatcher
 from rasa_sdk.forms import FormValidationAction
 from rasa_sdk.types import DomainDict
 
-from actions.contacts import contact_kwargs
 from actions.conversation import channel_phone
 from actions.escalation import get_escalation_book
 from actions.phones import normalize_phone
@@ -84,14 +83,11 @@ def reject(
 
 
 def count_bad_answer(slot: str | None, dispatcher: CollectingDispatcher, tracker: Tracker) -> Result:
-    """One more bad answer to the question for `slot`; the third offers the Service Desk."""
+    """One more bad answer to the question for `slot`; the third offers an agent."""
     same_slot = tracker.get_slot("invalid_slot") == slot
     count = int(tracker.get_slot("invalid_count") or 0) + 1 if same_slot else 1
     if count >= MAX_INVALID_ANSWERS:
-        book = get_escalation_book()
-        region = book.region_for_country(tracker.get_slot("country"))
-        contact = book.contact(region.slug if region else None, 1)
-        dispatcher.utter_message(response="utter_offer_service_desk", **contact_kwargs(contact))
+        dispatcher.utter_message(response="utter_offer_agent")
         count = 0
     return {"invalid_slot": slot, "invalid_count": float(count)}
 
@@ -103,7 +99,35 @@ def accept(slot: str, value: Any, tracker: Tracker) -> Result:
     return result
 
 
-class ValidateIncidentForm(FormValidationAction):
+class CustomerIdentityValidation:
+    """Who the customer is: shared by every form that asks for it."""
+
+    def validate_company(
+        self, value: Any, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict
+    ) -> Result:
+        company = clean_company(value)
+        return accept("company", company, tracker) if company else reject("company", dispatcher, tracker)
+
+    def validate_service_id(
+        self, value: Any, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict
+    ) -> Result:
+        service_id = normalize_service_id(value)
+        return accept("service_id", service_id, tracker) if service_id else reject("service_id", dispatcher, tracker)
+
+    def validate_contact_name(
+        self, value: Any, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict
+    ) -> Result:
+        name = clean_person_name(value)
+        return accept("contact_name", name, tracker) if name else reject("contact_name", dispatcher, tracker)
+
+    def validate_contact_email(
+        self, value: Any, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict
+    ) -> Result:
+        email = normalize_email(value)
+        return accept("contact_email", email, tracker) if email else reject("contact_email", dispatcher, tracker)
+
+
+class ValidateIncidentForm(CustomerIdentityValidation, FormValidationAction):
     def name(self) -> str:
         return "validate_incident_form"
 
@@ -132,24 +156,6 @@ class ValidateIncidentForm(FormValidationAction):
             slots.remove("country")
             slots.insert(slots.index("contact_phone"), "country")
         return slots
-
-    def validate_company(
-        self, value: Any, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict
-    ) -> Result:
-        company = clean_company(value)
-        return accept("company", company, tracker) if company else reject("company", dispatcher, tracker)
-
-    def validate_service_id(
-        self, value: Any, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict
-    ) -> Result:
-        service_id = normalize_service_id(value)
-        return accept("service_id", service_id, tracker) if service_id else reject("service_id", dispatcher, tracker)
-
-    def validate_contact_name(
-        self, value: Any, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict
-    ) -> Result:
-        name = clean_person_name(value)
-        return accept("contact_name", name, tracker) if name else reject("contact_name", dispatcher, tracker)
 
     def validate_channel_phone_ok(
         self, value: Any, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict
@@ -199,12 +205,6 @@ class ValidateIncidentForm(FormValidationAction):
             else:
                 dispatcher.utter_message(response="utter_invalid_contact_phone")
         return result
-
-    def validate_contact_email(
-        self, value: Any, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict
-    ) -> Result:
-        email = normalize_email(value)
-        return accept("contact_email", email, tracker) if email else reject("contact_email", dispatcher, tracker)
 
     def validate_symptom(
         self, value: Any, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict

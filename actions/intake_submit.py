@@ -27,6 +27,8 @@ logger = logging.getLogger(__name__)
 FORM_NAME = "incident_form"
 STATUS_OPEN = "abierto"
 STATUS_RESOLVED_FIRST_CONTACT = "resuelto_primer_contacto"
+# A critical incident is offered an agent right after it is opened.
+CRITICAL_SEVERITY = 1
 
 
 def started_time(tracker: Tracker) -> str:
@@ -132,7 +134,10 @@ class ActionSubmitIntake(Action):
             dispatcher.utter_message(response="utter_resolved_first_contact", ticket=result.ticket)
         else:
             self.utter_opened(dispatcher, incident, result.ticket)
-        dispatcher.utter_message(response="utter_anything_else")
+        if incident.severity == CRITICAL_SEVERITY and not resolved:
+            dispatcher.utter_message(response="utter_offer_agent_severity_1")
+        else:
+            dispatcher.utter_message(response="utter_anything_else")
         return [*clear_report(), SlotSet("ticket", result.ticket)]
 
     @staticmethod

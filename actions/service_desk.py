@@ -1,4 +1,4 @@
-"""Actions around the form: cancelling it and giving the Service Desk contact."""
+"""Actions around the form: cancelling it and answering what the form could not use."""
 
 from __future__ import annotations
 
@@ -7,8 +7,7 @@ from rasa_sdk.events import EventType, SlotSet
 from rasa_sdk.executor import CollectingDispatcher
 from rasa_sdk.types import DomainDict
 
-from actions.contacts import contact_kwargs
-from actions.escalation import get_escalation_book
+from actions.handoff import consecutive_low_confidence
 from actions.intake_form import count_bad_answer
 from actions.intake_slots import clear_report
 
@@ -22,24 +21,11 @@ class ActionCancelIntake(Action):
         return clear_report()
 
 
-class ActionGiveServiceDesk(Action):
-    """Until agent handoff exists, a request for a person gets the regional Service Desk."""
-
-    def name(self) -> str:
-        return "action_give_service_desk"
-
-    async def run(self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict) -> list[EventType]:
-        book = get_escalation_book()
-        region = book.region_for_country(tracker.get_slot("country"))
-        contact = book.contact(region.slug if region else None, 1)
-        dispatcher.utter_message(response="utter_service_desk_contact", **contact_kwargs(contact))
-        return []
-
-
 class ActionNotAnAnswer(Action):
     """A message the form could not use as the answer to its question.
 
-    Counts like a refused value, so the third one offers the Service Desk too.
+    Counts like a refused value, so the third one offers an agent; so do two
+    messages in a row the NLU was unsure about.
     """
 
     def name(self) -> str:
@@ -48,4 +34,7 @@ class ActionNotAnAnswer(Action):
     async def run(self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict) -> list[EventType]:
         dispatcher.utter_message(response="utter_not_an_answer")
         counted = count_bad_answer(tracker.get_slot("requested_slot"), dispatcher, tracker)
+        offered = counted["invalid_count"] == 0
+        if not offered and consecutive_low_confidence(tracker.events) >= 2:
+            dispatcher.utter_message(response="utter_offer_agent_low_confidence")
         return [SlotSet(name, value) for name, value in counted.items()]

@@ -43,7 +43,7 @@ from actions.validators import normalize_text
 PART_DEFAULT_HOUR = {"madrugada": 3, "manana": 8, "tarde": 14, "noche": 20}
 PART_START_HOUR = {"madrugada": 0, "manana": 6, "tarde": 12, "noche": 19}
 
-_NUMBER_WORDS = {
+NUMBER_WORDS = {
     "un": 1,
     "una": 1,
     "uno": 1,
@@ -70,7 +70,7 @@ _NUMBER_WORDS = {
     "media": 0.5,
     "medio": 0.5,
 }
-_MONTHS = {
+MONTHS = {
     "enero": 1,
     "ene": 1,
     "febrero": 2,
@@ -100,8 +100,8 @@ _MONTHS = {
     "dic": 12,
 }
 # Month names that stand alone in a sentence ("mar" and "set" are also words).
-_FULL_MONTHS = tuple(name for name in _MONTHS if len(name) > 4 or name == "mayo")
-_WEEKDAYS = {
+_FULL_MONTHS = tuple(name for name in MONTHS if len(name) > 4 or name == "mayo")
+WEEKDAYS = {
     "lunes": 0,
     "martes": 1,
     "miercoles": 2,
@@ -112,15 +112,15 @@ _WEEKDAYS = {
 }
 
 
-def _alternation(words: object) -> str:
+def alternation(words: object) -> str:
     return "|".join(sorted((re.escape(w) for w in words), key=len, reverse=True))
 
 
-_NUMBER = rf"(?:\d+(?:[.,]\d+)?|{_alternation(_NUMBER_WORDS)})"
-_MONTH = rf"(?:{_alternation(_MONTHS)})\.?"
-_WEEKDAY = _alternation(_WEEKDAYS)
+_NUMBER = rf"(?:\d+(?:[.,]\d+)?|{alternation(NUMBER_WORDS)})"
+_MONTH = rf"(?:{alternation(MONTHS)})\.?"
+_WEEKDAY = alternation(WEEKDAYS)
 _PART = r"(?:madrugada|manana|tarde|noche)"
-_HOUR_WORD = _alternation(w for w, n in _NUMBER_WORDS.items() if isinstance(n, int) and n <= 12)
+_HOUR_WORD = alternation(w for w, n in NUMBER_WORDS.items() if isinstance(n, int) and n <= 12)
 
 _UNIT_MINUTES = r"minutos?|mins?|m"
 _UNIT_HOURS = r"horas?|hrs?|hs|h"
@@ -187,7 +187,7 @@ _HOUR_BEFORE_PART = re.compile(
 )
 _MONTH_ONLY = re.compile(
     r"\b(?:(?:a\s+)?(?:principios|inicios|comienzos)\s+de\s+)?(?:el\s+mes\s+de\s+)?"
-    rf"(?P<month>{_alternation(_FULL_MONTHS)})\b"
+    rf"(?P<month>{alternation(_FULL_MONTHS)})\b"
 )
 _SUFFIX = r"(?:\s*(?P<suffix>am|pm|hrs?|hs|h|horas)\b)?"
 _CLOCK = re.compile(rf"\b(?:a\s+)?(?:las?\s+)?(?P<h>\d{{1,2}})\s*[:h.]\s*(?P<mi>\d{{2}})\b{_SUFFIX}")
@@ -218,8 +218,8 @@ class _Parts:
 
 def _number(text: str) -> float:
     text = text.strip()
-    if text in _NUMBER_WORDS:
-        return float(_NUMBER_WORDS[text])
+    if text in NUMBER_WORDS:
+        return float(NUMBER_WORDS[text])
     return float(text.replace(",", "."))
 
 
@@ -306,7 +306,7 @@ def _read_date(text: str, today: date, parts: _Parts) -> str:
             continue
         groups = match.groupdict()
         month_name = groups.get("month")
-        month = _MONTHS[month_name.rstrip(".")] if month_name else int(groups["m"])
+        month = MONTHS[month_name.rstrip(".")] if month_name else int(groups["m"])
         day = 1 if groups["d"] == "primero" else int(groups["d"])
         year = int(groups["y"]) if groups.get("y") else None
         parts.day = _make_date(year, month, day, today)
@@ -316,7 +316,7 @@ def _read_date(text: str, today: date, parts: _Parts) -> str:
     match, text = _take(_MONTH_ONLY, text)
     if match:
         # "desde noviembre": the first of that month.
-        parts.day = _make_date(None, _MONTHS[match.group("month")], 1, today)
+        parts.day = _make_date(None, MONTHS[match.group("month")], 1, today)
         parts.explicit_day = True
         return text
     match, text = _take(_DAY_OF_MONTH, text)
@@ -356,7 +356,7 @@ def _read_day_words(text: str, today: date, parts: _Parts) -> str:
             parts.explicit_day = True
     match, text = _take(_WEEKDAY_RE, text)
     if match and parts.day is None:
-        back = (today.weekday() - _WEEKDAYS[match.group("wd")]) % 7 or 7
+        back = (today.weekday() - WEEKDAYS[match.group("wd")]) % 7 or 7
         parts.day = today - timedelta(days=back)
         parts.explicit_day = True
     return text
@@ -364,7 +364,7 @@ def _read_day_words(text: str, today: date, parts: _Parts) -> str:
 
 def _set_hour(parts: _Parts, groups: dict[str, str | None]) -> None:
     raw_hour = groups["h"] or "0"
-    parts.hour = int(raw_hour) if raw_hour.isdigit() else int(_NUMBER_WORDS[raw_hour])
+    parts.hour = int(raw_hour) if raw_hour.isdigit() else int(NUMBER_WORDS[raw_hour])
     parts.minute = int(groups["mi"]) if groups.get("mi") else 0
     extra = groups.get("extra")
     if extra:
@@ -465,7 +465,7 @@ def _structured(text: str, now: datetime) -> tuple[bool, datetime | None]:
     return True, moment
 
 
-_DATE_HINT = re.compile(rf"\d|\b(?:{_alternation(_FULL_MONTHS)})\b")
+_DATE_HINT = re.compile(rf"\d|\b(?:{alternation(_FULL_MONTHS)})\b")
 
 
 def _with_dateparser(text: str, now: datetime, tz: str) -> datetime | None:

@@ -4,16 +4,21 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 BIN=.venv/bin
 
-# A production token must never have a default: generate one on first start.
-if ! grep -qE '^AGENT_API_TOKEN=.+' .env; then
-  token=$($BIN/python -c 'import secrets; print(secrets.token_urlsafe(32))')
-  if grep -q '^AGENT_API_TOKEN=' .env; then
-    sed -i "s|^AGENT_API_TOKEN=.*|AGENT_API_TOKEN=$token|" .env
+# Secrets never have defaults: generate them into .env on first start.
+ensure_secret() {
+  local name=$1 value
+  grep -qE "^$name=.+" .env && return 0
+  value=$($BIN/python -c 'import secrets; print(secrets.token_urlsafe(24))')
+  if grep -q "^$name=" .env; then
+    sed -i "s|^$name=.*|$name=$value|" .env
   else
-    echo "AGENT_API_TOKEN=$token" >> .env
+    echo "$name=$value" >> .env
   fi
-  echo "Generated AGENT_API_TOKEN in .env: $token"
-fi
+  echo "Generated $name in .env: $value"
+}
+ensure_secret AGENT_API_TOKEN
+grep -qE '^ADMIN_USERNAME=.+' .env || echo "ADMIN_USERNAME=admin" >> .env
+ensure_secret ADMIN_PASSWORD
 
 set -a; source .env; set +a
 RASA_PORT=${RASA_PORT:-5005}
@@ -23,6 +28,8 @@ export ACTION_ENDPOINT_URL=${ACTION_ENDPOINT_URL:-http://127.0.0.1:$ACTION_PORT/
 
 $BIN/python -m actions.check_tables
 $BIN/python -m actions.store.migrate
+# The console's first agent, only while there is none (then agents manage agents).
+$BIN/python -m actions.store.agents ensure-admin
 
 pids=()
 stop() {
@@ -44,5 +51,6 @@ pids+=($!)
 echo "Action server  http://127.0.0.1:$ACTION_PORT"
 echo "Rasa (REST)    http://127.0.0.1:$RASA_PORT/webhooks/rest/webhook"
 echo "Web/API        http://127.0.0.1:$WEB_PORT/api/regions"
+echo "Agent console  http://127.0.0.1:$WEB_PORT/agents (user $ADMIN_USERNAME, password in .env)"
 echo "Loading the model takes about a minute; Ctrl-C stops everything."
 wait -n "${pids[@]}"

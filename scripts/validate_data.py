@@ -5,8 +5,11 @@ it, so every question a form asks (`utter_ask_<slot>`) and every response a
 custom action utters is reported as unused, and `--fail-on-warnings` fails on
 them. This runs Rasa's own command with one change: those responses, found in
 the form definitions and in the `response="utter_..."` calls under actions/,
-count as used. Every other check and warning is Rasa's, unchanged. It also
-fails when the action code names a response that the domain lacks.
+count as used; and intents named ``EXTERNAL_*`` (Rasa's convention for intents
+triggered by the server, never typed: here the agent bridge's hand back) are
+not expected in the NLU data. Every other check and warning is Rasa's,
+unchanged. It also fails when the action code names a response that the
+domain lacks.
 """
 
 from __future__ import annotations
@@ -27,13 +30,17 @@ RESPONSE_CALL = re.compile(r"""["'](utter_[a-z0-9_]+)["']""")
 REJECT_CALL = re.compile(r"""reject\(\s*["'](\w+)["']""")
 # Responses uttered by Rasa's own default actions (action_default_fallback).
 RASA_DEFAULT_RESPONSES = {"utter_default"}
+# Quoted "utter_*" strings in the code that are not responses: the key under
+# which Rasa names the response in a bot event's metadata.
+NOT_RESPONSES = {"utter_action"}
+EXTERNAL_PREFIX = "EXTERNAL_"
 
 
 def responses_in_actions() -> set[str]:
     found: set[str] = set()
     for path in (ROOT / "actions").rglob("*.py"):
         code = path.read_text(encoding="utf-8")
-        found.update(RESPONSE_CALL.findall(code))
+        found.update(set(RESPONSE_CALL.findall(code)) - NOT_RESPONSES)
         found.update(f"utter_invalid_{slot}" for slot in REJECT_CALL.findall(code))
     return found
 
@@ -59,6 +66,12 @@ def main() -> int:
         return gather(self) - outside_stories
 
     Validator._gather_utterance_actions = gather_story_utterances
+    non_default_intents = Validator._non_default_intents
+
+    def typed_intents(self: Validator) -> list[str]:
+        return [intent for intent in non_default_intents(self) if not intent.startswith(EXTERNAL_PREFIX)]
+
+    Validator._non_default_intents = typed_intents
     sys.argv = ["rasa", "data", "validate", "--fail-on-warnings", *sys.argv[1:]]
     try:
         rasa_main()

@@ -2,8 +2,10 @@
 
 Routes are protected by default: the auth middleware lets a request through
 without ``Authorization: Bearer <AGENT_API_TOKEN>`` only if its handler is
-decorated with ``@public`` or it is served by a static resource. New routes
-(the agent console) therefore get authentication without doing anything.
+decorated with ``@public`` or it is served by a static resource. The agents'
+console (``/agents``, actions/api/console) marks its handlers with its own
+decorators instead: those routes need a console session and never accept the
+token, and every other route still needs the token.
 """
 
 from __future__ import annotations
@@ -20,11 +22,16 @@ from typing import Any, Protocol, TypeVar
 from aiohttp import web
 from sqlalchemy.orm import sessionmaker
 
+from actions.api.console.access import console_access, console_guard
+from actions.api.console.routes import add_console
 from actions.api.web_pages import add_web_pages
+from actions.notify import setup_notification_worker
 from actions.settings import Settings, get_settings
+from actions.store.audit import api_actor
 from actions.store.db import make_engine, make_session_factory
-from actions.store.models import INCIDENT_STATUSES
-from actions.store.repository import get_incident, list_incidents
+from actions.store.incident_admin import UnknownTicket, list_handoffs, set_status
+from actions.store.models import HANDOFF_STATUSES, INCIDENT_STATUSES
+from actions.store.repository import get_incident, list_incidents, normalize_ticket
 
 log = logging.getLogger(__name__)
 
@@ -33,6 +40,8 @@ T = TypeVar("T")
 
 MAX_LIST_LIMIT = 500
 DEFAULT_LIST_LIMIT = 100
+# Longest name an API client may give itself for the audit trail.
+MAX_ACTOR_LENGTH = 100
 CONTACT_FIELDS = ("level", "role", "name", "phone", "email", "hours")
 
 
@@ -126,10 +135,12 @@ def token_matches(header: str, expected: str) -> bool:
 
 @web.middleware
 async def auth_middleware(request: web.Request, handler: Handler) -> web.StreamResponse:
-    """Require the agent token on every route not marked ``@public``."""
+    """Require the agent token on every route not marked ``@public`` or as a console route."""
     if request.match_info.http_exception is not None or _is_public(request):
         # Unknown routes fall through to the 404/405 JSON error.
         return await handler(request)
+    if console_access(request) is not None:
+        return await console_guard(request, handler)
     expected = request.app[SETTINGS_KEY].agent_api_token
     if expected is None:
         # No token configured means the agent API is off, never open.
@@ -207,6 +218,40 @@ async def incident_list(request: web.Request) -> web.Response:
     return _json({"incidents": incidents})
 
 
+async def handoff_list(request: web.Request) -> web.Response:
+    status = request.query.get("status") or None
+    if status is not None and status not in HANDOFF_STATUSES:
+        return json_error(400, "estado de derivación desconocido")
+    return _json({"handoffs": await _in_thread(request, list_handoffs, status=status)})
+
+
+async def incident_status_update(request: web.Request) -> web.Response:
+    """``{"status": ..., "actor": optional}``: change the incident's status, audited as ``api:<actor>``."""
+    try:
+        body = await request.json()
+    except ValueError:
+        return json_error(400, "el cuerpo debe ser JSON")
+    if not isinstance(body, dict):
+        return json_error(400, "el cuerpo debe ser un objeto JSON")
+    status, actor = body.get("status"), body.get("actor")
+    if status not in INCIDENT_STATUSES:
+        return json_error(400, f"estado desconocido; válidos: {', '.join(INCIDENT_STATUSES)}")
+    if actor is not None and (not isinstance(actor, str) or not 0 < len(actor.strip()) <= MAX_ACTOR_LENGTH):
+        return json_error(400, f"actor debe ser un texto de 1 a {MAX_ACTOR_LENGTH} caracteres")
+    try:
+        previous = await _in_thread(
+            request,
+            set_status,
+            ticket=request.match_info["ticket"],
+            status=status,
+            actor=api_actor(actor.strip() if actor else None),
+        )
+    except UnknownTicket:
+        return json_error(404, "ticket no encontrado")
+    ticket = normalize_ticket(request.match_info["ticket"])
+    return _json({"ticket": ticket, "status": status, "previous_status": previous})
+
+
 def create_app(
     *,
     settings: Settings,
@@ -224,7 +269,11 @@ def create_app(
     app.router.add_get("/api/regions", regions, name="regions")
     app.router.add_get("/api/incidents", incident_list, name="incident_list")
     app.router.add_get("/api/incidents/{ticket}", incident_detail, name="incident_detail")
+    app.router.add_post("/api/incidents/{ticket}/status", incident_status_update, name="incident_status")
+    app.router.add_get("/api/handoffs", handoff_list, name="handoff_list")
     add_web_pages(app, settings)
+    add_console(app, settings=settings, session_factory=session_factory, escalation_book=escalation_book)
+    setup_notification_worker(app)
     return app
 
 

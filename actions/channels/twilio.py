@@ -48,7 +48,7 @@ from typing import Any
 from urllib.parse import parse_qs
 
 import yaml
-from rasa.core.channels.channel import CollectingOutputChannel, InputChannel, UserMessage
+from rasa.core.channels.channel import CollectingOutputChannel, InputChannel, OutputChannel, UserMessage
 from sanic import Blueprint, response
 from sanic.headers import parse_content_header
 from sanic.request import Request, RequestParameters
@@ -57,6 +57,7 @@ from sqlalchemy.orm import sessionmaker
 from twilio.request_validator import RequestValidator
 
 from actions.channels import twilio_store
+from actions.channels.twilio_outgoing import send_text
 from actions.channels.twiml import Sender, build_twiml, empty_twiml, parse_choice, parse_sender, render_reply
 from actions.settings import Settings, load_settings
 from actions.store.db import get_session_factory
@@ -125,6 +126,20 @@ def _twiml(body: str, status: int = 200) -> HTTPResponse:
     return response.text(body, status=status, content_type=TWIML)
 
 
+class TwilioRestOutput(OutputChannel):
+    """Messages sent outside a webhook's answer (an agent's reply, the hand back): Twilio's REST API."""
+
+    @classmethod
+    def name(cls) -> str:
+        return "twilio"
+
+    def __init__(self, settings: Settings) -> None:
+        self.settings = settings
+
+    async def send_text_message(self, recipient_id: str, text: str, **kwargs: Any) -> None:
+        await asyncio.to_thread(send_text, self.settings, sender_id=recipient_id, text=text)
+
+
 class TwilioInput(InputChannel):
     """SMS and WhatsApp through Twilio, answered with TwiML (see the module docstring)."""
 
@@ -152,6 +167,9 @@ class TwilioInput(InputChannel):
         self.responses = read_channel_responses(domain_path)
         # Called per request, so the engine is created on first use, not at start.
         self._session_factory = session_factory or get_session_factory
+
+    def get_output_channel(self) -> OutputChannel:
+        return TwilioRestOutput(self.settings)
 
     # -- signature -------------------------------------------------------
 

@@ -22,9 +22,13 @@ A rolled-back opening also rolls back its bump, so numbers stay consecutive
 (unlike a PostgreSQL sequence, which leaves gaps). The autoincrement id was not
 used because it would not restart each year.
 
+Change requests (``CHG-<year>-<sequence>``, ``actions/store/change_requests.py``)
+use the same two functions: ``next_counter_value`` on ``change_counters`` and
+``open_once`` for idempotency.
+
 Idempotency
 -----------
-``idempotency_key`` is unique in the database. ``open_incident`` first looks
+``idempotency_key`` is unique in the database. ``open_once`` first looks
 the key up; if two callers race past that check, the loser's INSERT fails on
 the unique index (PostgreSQL makes it wait for the winner's commit first), its
 transaction is rolled back and it returns the winner's ticket with
@@ -41,8 +45,10 @@ zones and naive datetimes raise ValueError before any transaction starts.
 from __future__ import annotations
 
 import re
+from collections.abc import Callable
 from dataclasses import dataclass, fields
 from datetime import datetime, timezone
+from functools import partial
 from typing import Any, TypeVar
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
@@ -55,6 +61,7 @@ from actions.store.models import (
     INCIDENT_STATUSES,
     STATUS_ESCALATED,
     TRANSCRIPT_ROLES,
+    ChangeCounter,
     Incident,
     TicketCounter,
     TranscriptMessage,
@@ -65,6 +72,8 @@ TICKET_PATTERN = re.compile(r"INC-\d{4}-\d{6,}")
 _MAX_TICKET_LENGTH = 32
 
 T = TypeVar("T")
+# Per-year counter tables: same columns (year, last_value), one per kind of number.
+CounterModel = type[TicketCounter] | type[ChangeCounter]
 
 # Only a conversation handed to an agent mid-intake (status "derivado") may
 # lack these; every other record has the whole checklist.
@@ -166,32 +175,138 @@ def _validate(incident: NewIncident) -> None:
             raise ValueError("transcript timestamps must be timezone-aware")
 
 
-def _next_ticket_number(session: Session, *, year: int) -> int:
+def next_counter_value(session: Session, *, counter: CounterModel, year: int) -> int:
+    """Bump ``counter``'s row for ``year`` inside the caller's transaction and return the new value.
+
+    Shared by incident tickets and change-request numbers (see the module
+    docstring for why this is safe under concurrency on both backends).
+    """
     bump = (
-        update(TicketCounter)
-        .where(TicketCounter.year == year)
-        .values(last_value=TicketCounter.last_value + 1)
+        update(counter)
+        .where(counter.year == year)
+        .values(last_value=counter.last_value + 1)
         .execution_options(synchronize_session=False)
     )
     if session.execute(bump).rowcount == 0:
         try:
             with session.begin_nested():
-                session.execute(insert(TicketCounter).values(year=year, last_value=1))
+                session.execute(insert(counter).values(year=year, last_value=1))
             return 1
         except IntegrityError:
             # Another transaction created this year's counter first.
             session.execute(bump)
-    return session.execute(
-        select(TicketCounter.last_value).where(TicketCounter.year == year)
-    ).scalar_one()
+    return session.execute(select(counter.last_value).where(counter.year == year)).scalar_one()
 
 
-def _ticket_for_key(session_factory: sessionmaker, *, idempotency_key: str) -> str | None:
+def _next_ticket_number(session: Session, *, year: int) -> int:
+    return next_counter_value(session, counter=TicketCounter, year=year)
+
+
+def _number_for_key(
+    session_factory: sessionmaker, *, key_column: Any, number_column: Any, idempotency_key: str
+) -> str | None:
     with session_factory() as s, s.begin():
         s.connection(execution_options=READ_ONLY_OPTIONS)
-        return s.execute(
-            select(Incident.ticket).where(Incident.idempotency_key == idempotency_key)
+        return s.execute(select(number_column).where(key_column == idempotency_key)).scalar_one_or_none()
+
+
+def open_once(
+    session_factory: sessionmaker,
+    *,
+    key_column: Any,
+    number_column: Any,
+    idempotency_key: str,
+    create: Callable[[Session], str],
+) -> tuple[str, bool]:
+    """Run ``create`` (which numbers and adds a row) at most once per idempotency key.
+
+    ``key_column`` and ``number_column`` are the model's unique key and number
+    columns (e.g. ``Incident.idempotency_key``, ``Incident.ticket``). Returns
+    ``(number, True)`` when ``create`` ran and committed, or the number already
+    stored under the key with ``False``.
+    """
+    lookup = partial(
+        _number_for_key,
+        session_factory,
+        key_column=key_column,
+        number_column=number_column,
+        idempotency_key=idempotency_key,
+    )
+    # Cheap read first so retries don't take SQLite's write lock.
+    existing = lookup()
+    if existing is not None:
+        return existing, False
+
+    try:
+        with session_factory() as s, s.begin():
+            # Checked again inside the write transaction: on SQLite nobody can
+            # have slipped in since BEGIN IMMEDIATE; on PostgreSQL the unique
+            # index on the key is what settles a race.
+            existing = s.execute(select(number_column).where(key_column == idempotency_key)).scalar_one_or_none()
+            if existing is not None:
+                return existing, False
+            number = create(s)
+            s.flush()
+        return number, True
+    except IntegrityError:
+        existing = lookup()
+        if existing is None:
+            raise
+        return existing, False
+
+
+def aware_utc_now(now: datetime | None) -> datetime:
+    """``now`` (default: the current time) in UTC; ValueError when it is naive."""
+    if now is None:
+        return datetime.now(timezone.utc)
+    if not _is_aware(now):
+        raise ValueError("now must be timezone-aware")
+    return now.astimezone(timezone.utc)
+
+
+def _column_values(incident: NewIncident) -> dict[str, Any]:
+    values = {
+        field.name: _storable(getattr(incident, field.name))
+        for field in fields(NewIncident)
+        if field.name != "transcript"
+    }
+    if values["country"]:
+        values["country"] = values["country"].upper()
+    return values
+
+
+def _transcript_rows(incident: NewIncident) -> list[TranscriptMessage]:
+    return [
+        TranscriptMessage(position=position, role=entry.role, text=_storable(entry.text), at=entry.at)
+        for position, entry in enumerate(incident.transcript)
+    ]
+
+
+def _complete_partial(session_factory: sessionmaker, *, incident: NewIncident, now: datetime) -> str | None:
+    """Fill in the partial record a handoff stored for this intake, if there is one.
+
+    A customer handed to an agent mid-intake and then handed back may finish
+    the intake: the confirmed data goes into the same record (same ticket),
+    which the agents already know.
+    """
+    with session_factory() as s, s.begin():
+        row = s.execute(
+            select(Incident)
+            .where(Incident.idempotency_key == incident.idempotency_key)
+            .options(selectinload(Incident.transcript))
+            .with_for_update()
         ).scalar_one_or_none()
+        if row is None or row.status != STATUS_ESCALATED:
+            return None
+        for name, value in _column_values(incident).items():
+            setattr(row, name, value)
+        row.updated_at = now
+        # Old rows go first: the new ones reuse their (incident_id, position) keys.
+        row.transcript.clear()
+        s.flush()
+        row.transcript.extend(_transcript_rows(incident))
+        s.flush()
+        return row.ticket
 
 
 def open_incident(
@@ -206,60 +321,34 @@ def open_incident(
     stored under ``incident.idempotency_key`` with ``created=False``.
     Raises ValueError for values the schema can't hold.
     """
-    if now is None:
-        now = datetime.now(timezone.utc)
-    elif not _is_aware(now):
-        raise ValueError("now must be timezone-aware")
-    now = now.astimezone(timezone.utc)
+    now = aware_utc_now(now)
     _validate(incident)
+    if incident.status != STATUS_ESCALATED:
+        completed = _complete_partial(session_factory, incident=incident, now=now)
+        if completed is not None:
+            return OpenResult(ticket=completed, created=True)
 
-    # Cheap read first so retries don't take SQLite's write lock.
-    existing = _ticket_for_key(session_factory, idempotency_key=incident.idempotency_key)
-    if existing is not None:
-        return OpenResult(ticket=existing, created=False)
-
-    try:
-        with session_factory() as s, s.begin():
-            # Checked again inside the write transaction: on SQLite nobody can
-            # have slipped in since BEGIN IMMEDIATE; on PostgreSQL the unique
-            # index below is what settles a race.
-            existing = s.execute(
-                select(Incident.ticket).where(Incident.idempotency_key == incident.idempotency_key)
-            ).scalar_one_or_none()
-            if existing is not None:
-                return OpenResult(ticket=existing, created=False)
-
-            ticket = format_ticket(year=now.year, number=_next_ticket_number(s, year=now.year))
-            values = {
-                field.name: _storable(getattr(incident, field.name))
-                for field in fields(NewIncident)
-                if field.name != "transcript"
-            }
-            if values["country"]:
-                values["country"] = values["country"].upper()
-            row = Incident(
-                **values,
+    def create(s: Session) -> str:
+        ticket = format_ticket(year=now.year, number=_next_ticket_number(s, year=now.year))
+        s.add(
+            Incident(
+                **_column_values(incident),
                 ticket=ticket,
                 created_at=now,
                 updated_at=now,
-                transcript=[
-                    TranscriptMessage(
-                        position=position,
-                        role=entry.role,
-                        text=_storable(entry.text),
-                        at=entry.at,
-                    )
-                    for position, entry in enumerate(incident.transcript)
-                ],
+                transcript=_transcript_rows(incident),
             )
-            s.add(row)
-            s.flush()
-        return OpenResult(ticket=ticket, created=True)
-    except IntegrityError:
-        existing = _ticket_for_key(session_factory, idempotency_key=incident.idempotency_key)
-        if existing is None:
-            raise
-        return OpenResult(ticket=existing, created=False)
+        )
+        return ticket
+
+    ticket, created = open_once(
+        session_factory,
+        key_column=Incident.idempotency_key,
+        number_column=Incident.ticket,
+        idempotency_key=incident.idempotency_key,
+        create=create,
+    )
+    return OpenResult(ticket=ticket, created=created)
 
 
 def _iso_utc(value: datetime | None) -> str | None:
@@ -303,6 +392,9 @@ def _to_dict(row: Incident, *, with_transcript: bool) -> dict[str, Any]:
         "sender_id": row.sender_id,
         "created_at": _iso_utc(row.created_at),
         "updated_at": _iso_utc(row.updated_at),
+        "assigned_agent_id": row.assigned_agent_id,
+        "last_escalated_at": _iso_utc(row.last_escalated_at),
+        "last_agent_update_at": _iso_utc(row.last_agent_update_at),
     }
     if with_transcript:
         data["transcript"] = [

@@ -66,10 +66,10 @@ async def test_bad_values_are_refused_with_their_own_message(slot, value):
     assert result["invalid_slot"] == slot and result["invalid_count"] == 1
 
 
-async def test_third_bad_answer_offers_the_service_desk():
+async def test_third_bad_answer_offers_an_agent():
     slots = {"invalid_slot": "contact_email", "invalid_count": float(MAX_INVALID_ANSWERS - 1)}
     result, said = await validate("contact_email", "nope", slots=slots)
-    assert said == ["utter_invalid_contact_email", "utter_offer_service_desk"]
+    assert said == ["utter_invalid_contact_email", "utter_offer_agent"]
     assert result["invalid_count"] == 0
 
 

@@ -9,7 +9,7 @@ import pytest
 from rasa_sdk.executor import CollectingDispatcher
 
 from actions.intake_submit import ActionAskChannelPhoneOk, ActionAskConfirmed, ActionSubmitIntake
-from actions.service_desk import ActionCancelIntake, ActionGiveServiceDesk, ActionNotAnAnswer
+from actions.service_desk import ActionCancelIntake, ActionNotAnAnswer
 from actions.store import db
 from actions.store.migrate import upgrade
 from actions.store.repository import get_incident, list_incidents
@@ -81,7 +81,8 @@ async def test_opens_the_incident_with_the_regional_contact(database, country, p
         "utter_incident_opened",
         "utter_escalation_contact",
         "utter_escalation_policy",
-        "utter_anything_else",
+        # A critical incident is offered an agent right away.
+        "utter_offer_agent_severity_1",
     ]
     opened = dispatcher.messages[0]
     assert re.fullmatch(r"INC-\d{4}-\d{6}", opened["ticket"])
@@ -117,6 +118,11 @@ async def test_reboot_solved_it_is_kept_as_resolved(database):
     record = get_incident(database, ticket=ticket_of(dispatcher))
     assert record["status"] == "resuelto_primer_contacto"
     assert record["severity"] == 4
+
+
+async def test_a_non_critical_incident_is_not_offered_an_agent(database):
+    dispatcher, _ = await submit({**FILLED, "symptom_kind": "intermitente"})
+    assert responses(dispatcher)[-1] == "utter_anything_else"
 
 
 async def test_power_problem_is_severity_three(database):
@@ -157,15 +163,6 @@ async def test_cancel_keeps_identity_and_clears_the_report():
     assert "company" not in cleared and "contact_email" not in cleared
 
 
-@pytest.mark.parametrize(("country", "expected_region_phone"), [("PE", "+51"), (None, "+")])
-async def test_service_desk_contact_for_the_region(country, expected_region_phone):
-    dispatcher = CollectingDispatcher()
-    await ActionGiveServiceDesk().run(dispatcher, make_tracker({"country": country}), domain())
-    (message,) = dispatcher.messages
-    assert message["response"] == "utter_service_desk_contact"
-    assert message["contact_phone_display"].startswith(expected_region_phone)
-
-
 async def test_channel_number_question_shows_the_number():
     dispatcher = CollectingDispatcher()
     events = [{"event": "user", "text": "hola", "metadata": {"channel_phone": "+573001234567"}}]
@@ -175,11 +172,11 @@ async def test_channel_number_question_shows_the_number():
     assert message["channel_phone"] == "+573001234567"
 
 
-async def test_third_unusable_message_offers_the_service_desk():
+async def test_third_unusable_message_offers_an_agent():
     dispatcher = CollectingDispatcher()
     tracker = make_tracker({"invalid_slot": "contact_phone", "invalid_count": 2.0}, requested="contact_phone")
     events = await ActionNotAnAnswer().run(dispatcher, tracker, domain())
-    assert responses(dispatcher) == ["utter_not_an_answer", "utter_offer_service_desk"]
+    assert responses(dispatcher) == ["utter_not_an_answer", "utter_offer_agent"]
     assert {"event": "slot", "name": "invalid_count", "value": 0.0, "timestamp": None} in events
 
 

@@ -98,6 +98,9 @@ def test_open_then_get_returns_json_ready_record(session_factory: sessionmaker) 
         "sender_id": "user-42",
         "created_at": "2026-11-24T20:30:00+00:00",
         "updated_at": "2026-11-24T20:30:00+00:00",
+        "assigned_agent_id": None,
+        "last_escalated_at": None,
+        "last_agent_update_at": None,
         "transcript": [
             {"role": "user", "text": "Hola, no tenemos internet", "at": "2026-11-24T20:25:00+00:00"},
             {"role": "bot", "text": "Lamento la falla. ¿Qué empresa?", "at": "2026-11-24T20:26:00+00:00"},

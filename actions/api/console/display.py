@@ -1,0 +1,132 @@
+"""How stored values read on the console: Spanish labels and local times (pure functions)."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from datetime import datetime
+from typing import Any
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+
+STATUS_LABELS = {
+    "abierto": "Abierto",
+    "resuelto_primer_contacto": "Resuelto en el primer contacto",
+    "en_progreso": "En progreso",
+    "derivado": "Derivado a un agente",
+    "resuelto": "Resuelto",
+    "cerrado": "Cerrado",
+}
+HANDOFF_STATUS_LABELS = {
+    "pendiente": "Esperando agente",
+    "tomado": "Atendido por un agente",
+    "devuelto": "Devuelto al asistente",
+    "cerrado": "Cerrado",
+}
+HANDOFF_REASON_LABELS = {
+    "customer_request": "el cliente pidió un agente",
+    "failed_answers": "respuestas inválidas repetidas",
+    "low_confidence": "el asistente no entendió",
+    "severity_1": "severidad 1",
+}
+ROLE_LABELS = {"user": "Cliente", "bot": "Asistente", "agent": "Agente", "system": "Sistema"}
+CHANNEL_LABELS = {"web": "Chat web", "whatsapp": "WhatsApp", "sms": "SMS", "rest": "REST", "shell": "Terminal"}
+EMPTY = "—"
+
+
+def label(labels: Mapping[str, str], value: str | None) -> str:
+    """The Spanish label of a stored code; the code itself when it has none."""
+    if value is None or value == "":
+        return EMPTY
+    return labels.get(value, value)
+
+
+def yes_no(value: bool | None) -> str:
+    if value is None:
+        return EMPTY
+    return "Sí" if value else "No"
+
+
+def severity_label(severity: int | None, names: Mapping[int, str]) -> str:
+    if severity is None:
+        return "Sin clasificar"
+    name = names.get(severity)
+    return f"{severity} ({name})" if name else str(severity)
+
+
+def _zone(name: str | None) -> Any:
+    try:
+        return ZoneInfo(name or "UTC")
+    except (ZoneInfoNotFoundError, ValueError):
+        return ZoneInfo("UTC")
+
+
+def format_time(value: str | datetime | None, zone_name: str | None) -> str:
+    """``24/11/2026 15:00 (UTC-05:00)`` in the zone, from an aware datetime or ISO 8601 text."""
+    if value is None or value == "":
+        return EMPTY
+    moment = datetime.fromisoformat(value) if isinstance(value, str) else value
+    local = moment.astimezone(_zone(zone_name))
+    offset = local.strftime("%z")
+    return f"{local:%d/%m/%Y %H:%M} (UTC{offset[:3]}:{offset[3:]})"
+
+
+def actor_label(actor: str) -> str:
+    """``agent:ana`` -> ``ana``; ``api:crm`` -> ``API (crm)``; the bot and customers by role."""
+    kind, _, name = actor.partition(":")
+    if kind == "agent" and name:
+        return name
+    if kind == "api":
+        return f"API ({name or 'integración'})"
+    if kind == "bot":
+        return "Asistente"
+    if kind == "customer":
+        return "Cliente"
+    return actor
+
+
+def audit_text(action: str, detail: Mapping[str, Any] | None) -> str:
+    """One Spanish sentence for an audit event of actions.store.incident_admin."""
+    detail = detail or {}
+    if action == "assigned":
+        return "Tomó el incidente"
+    if action == "status_changed":
+        return (
+            f"Cambió el estado de «{label(STATUS_LABELS, detail.get('from'))}» "
+            f"a «{label(STATUS_LABELS, detail.get('to'))}»"
+        )
+    if action == "handoff_status":
+        return (
+            f"Derivación: «{label(HANDOFF_STATUS_LABELS, detail.get('from'))}» "
+            f"→ «{label(HANDOFF_STATUS_LABELS, detail.get('to'))}»"
+        )
+    if action == "agent_reply":
+        channel = label(CHANNEL_LABELS, detail.get("channel"))
+        if detail.get("delivered") is True:
+            return f"Respondió al cliente (entregado por {channel})"
+        if detail.get("delivered") is False:
+            return "Respondió al cliente (guardado, pero el canal no lo entregó)"
+        return "Respondió al cliente"
+    return action
+
+
+def chat_message(message: Mapping[str, Any], zone_name: str | None) -> dict[str, Any]:
+    """A conversation message as the chat shows it (the live view gets the same fields as JSON)."""
+    return {
+        "id": message.get("id"),
+        "role": message["role"],
+        "role_label": label(ROLE_LABELS, message["role"]),
+        "text": message["text"],
+        "at": message["at"],
+        "at_display": format_time(message["at"], zone_name),
+    }
+
+
+def show_stored_transcript(live: list[Mapping[str, Any]], created_at: datetime) -> bool:
+    """Whether the chat should start with the transcript stored at opening.
+
+    The live log normally holds the whole conversation, intake included; it
+    starts after the incident was opened only for conversations older than the
+    log (or opened outside it), and then the stored transcript comes first.
+    """
+    if not live:
+        return True
+    return datetime.fromisoformat(live[0]["at"]) > created_at

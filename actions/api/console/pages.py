@@ -1,0 +1,177 @@
+"""The console's pages: the incident list, one incident, the handoffs, and the live messages."""
+
+from __future__ import annotations
+
+import json
+from functools import partial
+from typing import Any
+
+from aiohttp import web
+
+from actions.api.console import display
+from actions.api.console.access import console_json, console_page, current_session
+from actions.api.console.context import console_context, in_thread
+from actions.api.console.filters import (
+    ALL_HANDOFFS,
+    CHANNELS,
+    OPEN_HANDOFFS,
+    PAGE_SIZE,
+    SEVERITIES,
+    parse_handoff_filter,
+    parse_list_filters,
+)
+from actions.api.console.render import render
+from actions.store.audit import list_events
+from actions.store.conversation_log import list_messages
+from actions.store.incident_admin import (
+    CONSOLE_STATUSES,
+    OPEN_HANDOFF_STATUSES,
+    incident_work,
+    list_handoffs,
+    search_incidents,
+)
+from actions.store.models import HANDOFF_STATUSES, INCIDENT_STATUSES
+from actions.store.repository import get_incident
+
+# The live view asks every 2 s; a long-silent page catches up in a few polls.
+MAX_MESSAGES_PER_POLL = 200
+# ?aviso= after a form: what the agent just did.
+NOTICES = {
+    "tomado": "Tomó el incidente.",
+    "respuesta": "Mensaje enviado al cliente.",
+    "respuesta_no_entregada": (
+        "Mensaje guardado en la conversación, pero el canal del cliente no lo entregó "
+        "(por ejemplo, el chat web está cerrado)."
+    ),
+    "estado": "Estado actualizado.",
+    "devuelto": "La conversación volvió al asistente.",
+    "cerrado": "Incidente cerrado y conversación devuelta al asistente.",
+}
+
+
+def _regions(request: web.Request) -> list[dict[str, str]]:
+    regions = console_context(request).escalation_book.as_dict().get("regions", [])
+    return [{"slug": region["slug"], "name": region.get("name", region["slug"])} for region in regions]
+
+
+@console_page
+async def incident_list(request: web.Request) -> web.Response:
+    regions = _regions(request)
+    filters = parse_list_filters(request.query, regions=[region["slug"] for region in regions])
+    rows = await in_thread(
+        request,
+        search_incidents,
+        status=filters.status,
+        region=filters.region,
+        severity=filters.severity,
+        channel=filters.channel,
+        query=filters.q,
+        waiting_first=True,
+        limit=PAGE_SIZE + 1,
+        offset=filters.offset,
+    )
+    return render(
+        request,
+        "incidents.html",
+        filters=filters,
+        rows=rows[:PAGE_SIZE],
+        has_next=len(rows) > PAGE_SIZE,
+        previous_offset=max(filters.offset - PAGE_SIZE, 0),
+        next_offset=filters.offset + PAGE_SIZE,
+        statuses=INCIDENT_STATUSES,
+        regions=regions,
+        region_names={region["slug"]: region["name"] for region in regions},
+        severities=SEVERITIES,
+        channels=CHANNELS,
+    )
+
+
+@console_page
+async def handoff_list(request: web.Request) -> web.Response:
+    shown, status, open_only = parse_handoff_filter(request.query.get("estado"))
+    rows = await in_thread(request, list_handoffs, status=status, open_only=open_only)
+    return render(
+        request,
+        "handoffs.html",
+        rows=rows,
+        shown=shown,
+        choices=[(OPEN_HANDOFFS, "Abiertas (esperando o atendidas)")]
+        + [(value, display.HANDOFF_STATUS_LABELS[value]) for value in HANDOFF_STATUSES]
+        + [(ALL_HANDOFFS, "Todas")],
+    )
+
+
+def not_found(request: web.Request) -> web.Response:
+    return render(request, "not_found.html", status=404)
+
+
+async def incident_page(
+    request: web.Request, *, status: int = 200, reply_text: str = "", error: str | None = None
+) -> web.Response:
+    """The incident's page; form handlers re-render it with an error and what the agent typed."""
+    ticket = request.match_info["ticket"]
+    record = await in_thread(request, get_incident, ticket=ticket)
+    work = await in_thread(request, incident_work, ticket=ticket)
+    if record is None or work is None:
+        return not_found(request)
+    events = await in_thread(request, list_events, incident_id=work.incident_id)
+    live: list[dict[str, Any]] = []
+    if work.sender_id:
+        live = await in_thread(
+            request, list_messages, sender_id=work.sender_id, since=work.conversation_since
+        )
+    zone = record["timezone"]
+    stored = record["transcript"] if display.show_stored_transcript(live, work.created_at) else []
+    contact = console_context(request).escalation_book.contact(record["region"], record["escalation_level"])
+    handoff_open = work.handoff is not None and work.handoff.status in OPEN_HANDOFF_STATUSES
+    region_names = {region["slug"]: region["name"] for region in _regions(request)}
+    return render(
+        request,
+        "incident.html",
+        status=status,
+        incident=record,
+        region_name=region_names.get(record["region"], record["region"]),
+        work=work,
+        contact=contact,
+        events=events,
+        stored_transcript=[display.chat_message(message, zone) for message in stored],
+        live=[display.chat_message(message, zone) for message in live],
+        last_message_id=live[-1]["id"] if live else 0,
+        handoff_open=handoff_open,
+        is_mine=work.assigned_agent_id == current_session(request).agent.id,
+        statuses=CONSOLE_STATUSES,
+        notice=NOTICES.get(request.query.get("aviso", "")),
+        error=error,
+        reply_text=reply_text,
+    )
+
+
+@console_page
+async def incident_detail(request: web.Request) -> web.Response:
+    return await incident_page(request)
+
+
+def _json(data: Any, *, status: int = 200) -> web.Response:
+    return web.json_response(data, status=status, dumps=partial(json.dumps, ensure_ascii=False))
+
+
+@console_json
+async def incident_messages(request: web.Request) -> web.Response:
+    """``{"messages": [...]}``: the conversation's messages with an id above ``after``."""
+    raw_after = request.query.get("after", "0")
+    if not raw_after.isascii() or not raw_after.isdigit() or len(raw_after) > 18:
+        return _json({"error": "after debe ser un entero no negativo"}, status=400)
+    work = await in_thread(request, incident_work, ticket=request.match_info["ticket"])
+    if work is None:
+        return _json({"error": "ticket no encontrado"}, status=404)
+    messages: list[dict[str, Any]] = []
+    if work.sender_id:
+        messages = await in_thread(
+            request,
+            list_messages,
+            sender_id=work.sender_id,
+            since=work.conversation_since,
+            after_id=int(raw_after),
+            limit=MAX_MESSAGES_PER_POLL,
+        )
+    return _json({"messages": [display.chat_message(message, work.timezone) for message in messages]})

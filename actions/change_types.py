@@ -1,0 +1,365 @@
+"""Change requests: the four types, their lead times, business days and classification.
+
+Data from ``escalation_tables/change_types.yml`` (types, catalogue of
+standard changes) and ``escalation_tables/holidays.yml`` (holidays per
+country), validated when loaded. The conventions are written in the YAML
+header and in docs/change_requests.md:
+
+* business days are Monday to Friday minus the country's holidays, in the
+  country's time zone; they are counted from the business day after the
+  request, and the change may start at 00:00 of the last one counted;
+* hour lead times are added to the exact moment of the request (24x7);
+* emergencia only restores a service; urgente when the wanted date comes
+  before what the estándar/normal lead time allows; estándar when the
+  description matches the catalogue; normal otherwise.
+"""
+
+from __future__ import annotations
+
+import re
+import unicodedata
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass
+from datetime import date, datetime, time, timedelta, timezone
+from functools import lru_cache
+from pathlib import Path
+from types import MappingProxyType
+from typing import Any
+from zoneinfo import ZoneInfo
+
+from actions.escalation import get_escalation_book
+from actions.tables import TABLES_DIR, TableError, load_yaml, table_label
+
+STANDARD = "estandar"
+NORMAL = "normal"
+URGENT = "urgente"
+EMERGENCY = "emergencia"
+CHANGE_TYPES = (STANDARD, NORMAL, URGENT, EMERGENCY)
+
+# Words that say nothing about which change it is ("abrir UN puerto" = "abrir EL puerto").
+STOPWORDS = frozenset(
+    {"de", "del", "el", "la", "los", "las", "un", "una", "unos", "unas", "al", "a", "en", "para", "por", "y", "o"}
+    | {"que", "mi", "mis", "nuestro", "nuestra", "nuestros", "nuestras"}
+)
+_ISO_CODE = re.compile(r"^[A-Z]{2}$")
+_WORD = re.compile(r"[a-z0-9ñ]+")
+
+
+@dataclass(frozen=True)
+class ChangeType:
+    key: str
+    name: str
+    description: str
+    business_days: int | None
+    hours: int | None
+
+    @property
+    def lead_time(self) -> str:
+        """Spanish lead time for messages: "5 días hábiles", "48 horas"."""
+        if self.business_days is not None:
+            days = self.business_days
+            return "1 día hábil" if days == 1 else f"{days} días hábiles"
+        return "1 hora" if self.hours == 1 else f"{self.hours} horas"
+
+
+@dataclass(frozen=True)
+class CatalogueItem:
+    name: str
+    phrases: tuple[tuple[str, ...], ...]  # normalised words of each phrase
+
+
+@dataclass(frozen=True)
+class ChangeTable:
+    types: Mapping[str, ChangeType]
+    catalogue: tuple[CatalogueItem, ...]
+    holidays: Mapping[str, Mapping[date, str]]  # ISO country -> date -> name
+    holiday_years: frozenset[int]
+
+
+@dataclass(frozen=True)
+class ChangeClass:
+    change_type: str
+    name: str
+    reason: str  # Spanish sentence for the customer and the record
+    catalogue_item: str | None
+    earliest_at: datetime  # in the customer's time zone
+    scheduled_for: datetime  # the later of the wanted date and earliest_at
+
+
+def words(text: str) -> tuple[str, ...]:
+    """Lower-case words without accents, stop words or a plural "s" (ñ is kept)."""
+    decomposed = unicodedata.normalize("NFD", (text or "").lower().replace("ñ", "\0"))
+    plain = "".join(c for c in decomposed if unicodedata.category(c) != "Mn").replace("\0", "ñ")
+    return tuple(
+        word[:-1] if len(word) > 3 and word.endswith("s") else word
+        for word in _WORD.findall(plain)
+        if word not in STOPWORDS
+    )
+
+
+def _contains(haystack: tuple[str, ...], needle: tuple[str, ...]) -> bool:
+    size = len(needle)
+    return any(haystack[i : i + size] == needle for i in range(len(haystack) - size + 1))
+
+
+def match_catalogue(table: ChangeTable, description: str) -> CatalogueItem | None:
+    """The catalogue item whose phrase appears in ``description``; the longest phrase wins."""
+    said = words(description)
+    best: tuple[int, CatalogueItem] | None = None
+    for item in table.catalogue:
+        for phrase in item.phrases:
+            if _contains(said, phrase) and (best is None or len(phrase) > best[0]):
+                best = (len(phrase), item)
+    return best[1] if best else None
+
+
+def is_business_day(table: ChangeTable, day: date, country: str | None) -> bool:
+    if day.weekday() >= 5:
+        return False
+    return day not in table.holidays.get((country or "").upper(), {})
+
+
+def _aware(value: datetime, name: str) -> None:
+    if value.tzinfo is None or value.utcoffset() is None:
+        raise ValueError(f"{name} must be timezone-aware")
+
+
+def earliest_start(
+    *,
+    change_type: str,
+    requested_at: datetime,
+    country: str | None,
+    tz: str,
+    table: ChangeTable | None = None,
+) -> datetime:
+    """Earliest moment a change of this type may start, in the time zone ``tz``.
+
+    Business days: 00:00 of the n-th business day after the request day
+    (weekends and ``country``'s holidays skipped). Hours: the request moment
+    plus that many hours of elapsed time (so a DST change does not shift it).
+    """
+    _aware(requested_at, "requested_at")
+    table = table or get_change_table()
+    kind = table.types[change_type]
+    zone = ZoneInfo(tz)
+    if kind.hours is not None:
+        return (requested_at.astimezone(timezone.utc) + timedelta(hours=kind.hours)).astimezone(zone)
+    day = requested_at.astimezone(zone).date()
+    counted = 0
+    while counted < (kind.business_days or 0):
+        day += timedelta(days=1)
+        if is_business_day(table, day, country):
+            counted += 1
+    return datetime.combine(day, time(0), tzinfo=zone)
+
+
+def scheduled_for(desired: date | None, earliest: datetime) -> datetime:
+    """The later of the wanted day (at 00:00 in ``earliest``'s time zone) and ``earliest``."""
+    _aware(earliest, "earliest")
+    if desired is None:
+        return earliest
+    return max(datetime.combine(desired, time(0), tzinfo=earliest.tzinfo), earliest)
+
+
+def _day(value: datetime) -> str:
+    return value.strftime("%d/%m/%Y")
+
+
+def classify_change(
+    *,
+    description: str,
+    restores_service: bool,
+    desired: date | None,
+    now: datetime,
+    country: str | None,
+    tz: str | None = None,
+    table: ChangeTable | None = None,
+) -> ChangeClass:
+    """Type of a change request, with the reason and its dates (see the module docstring).
+
+    ``tz`` defaults to the country's time zone from the escalation tables.
+    """
+    _aware(now, "now")
+    table = table or get_change_table()
+    if tz is None:
+        tz = get_escalation_book().timezone_for(country)
+    item = match_catalogue(table, description)
+
+    def start(kind: str) -> datetime:
+        return earliest_start(change_type=kind, requested_at=now, country=country, tz=tz, table=table)
+
+    if restores_service:
+        kind = EMERGENCY
+        reason = "El cambio es para restablecer un servicio caído"
+    else:
+        kind = STANDARD if item else NORMAL
+        reason = f"Es un cambio de catálogo ({item.name.lower()})" if item else "No es un cambio de catálogo"
+        base_start = start(kind)
+        if desired is not None and desired < base_start.date():
+            base = table.types[kind]
+            reason += (
+                f"; la fecha pedida ({desired:%d/%m/%Y}) es anterior a la que permite un cambio de tipo "
+                f"{base.name.lower()} ({base.lead_time}, desde el {_day(base_start)})"
+            )
+            kind = URGENT
+    chosen = table.types[kind]
+    earliest = start(kind)
+    reason += f": se tramita como cambio de tipo {chosen.name.lower()}, con un plazo mínimo de {chosen.lead_time}."
+    return ChangeClass(
+        change_type=kind,
+        name=chosen.name,
+        reason=reason,
+        catalogue_item=item.name if item else None,
+        earliest_at=earliest,
+        scheduled_for=scheduled_for(desired, earliest),
+    )
+
+
+# --- loading and validation -------------------------------------------------
+
+
+def _text(label: str, where: str, entry: Mapping[str, Any], field: str) -> str:
+    value = entry.get(field)
+    if not isinstance(value, str) or not value.strip():
+        raise TableError(f"{label}: {where} sin {field}")
+    return " ".join(value.split())
+
+
+def _lead(label: str, key: str, entry: Mapping[str, Any]) -> tuple[int | None, int | None]:
+    given = [field for field in ("business_days", "hours") if field in entry]
+    if len(given) != 1:
+        raise TableError(f"{label}: el tipo {key} debe tener business_days o hours (uno solo)")
+    value = entry[given[0]]
+    if isinstance(value, bool) or not isinstance(value, int) or value <= 0:
+        raise TableError(f"{label}: el tipo {key}: {given[0]} debe ser un entero positivo, no {value!r}")
+    return (value, None) if given[0] == "business_days" else (None, value)
+
+
+def _load_catalogue(label: str, raw: Any) -> tuple[CatalogueItem, ...]:
+    if not isinstance(raw, list) or not raw:
+        raise TableError(f"{label}: el tipo {STANDARD} necesita un catalogue con al menos un cambio")
+    items = []
+    owner: dict[tuple[str, ...], str] = {}
+    for entry in raw:
+        if not isinstance(entry, dict):
+            raise TableError(f"{label}: cada elemento de catalogue debe ser un mapeo con name y phrases")
+        name = _text(label, "un elemento de catalogue", entry, "name")
+        phrases = entry.get("phrases")
+        if not isinstance(phrases, list) or not phrases:
+            raise TableError(f"{label}: el cambio de catálogo {name!r} no tiene phrases")
+        normalised = []
+        for phrase in phrases:
+            said = words(phrase) if isinstance(phrase, str) else ()
+            if not said:
+                raise TableError(f"{label}: {name!r}: la frase {phrase!r} no tiene palabras que comparar")
+            if said in owner:
+                raise TableError(
+                    f"{label}: la frase {phrase!r} de {name!r} repite una de {owner[said]!r} "
+                    "(sin tildes, mayúsculas, plurales ni palabras vacías)"
+                )
+            owner[said] = name
+            normalised.append(said)
+        items.append(CatalogueItem(name=name, phrases=tuple(normalised)))
+    return tuple(items)
+
+
+def _load_types(label: str, raw: Any) -> tuple[dict[str, ChangeType], tuple[CatalogueItem, ...]]:
+    if not isinstance(raw, dict):
+        raise TableError(f"{label}: types debe ser un mapeo tipo: {{name, description, ...}}")
+    unknown = [str(key) for key in raw if key not in CHANGE_TYPES]
+    if unknown:
+        raise TableError(f"{label}: tipos desconocidos: {', '.join(unknown)} (válidos: {', '.join(CHANGE_TYPES)})")
+    missing = [key for key in CHANGE_TYPES if key not in raw]
+    if missing:
+        raise TableError(f"{label}: faltan los tipos {', '.join(missing)}")
+    types = {}
+    catalogue: tuple[CatalogueItem, ...] = ()
+    for key in CHANGE_TYPES:
+        entry = raw[key]
+        if not isinstance(entry, dict):
+            raise TableError(f"{label}: el tipo {key} debe ser un mapeo")
+        business_days, hours = _lead(label, key, entry)
+        types[key] = ChangeType(
+            key=key,
+            name=_text(label, f"el tipo {key}", entry, "name"),
+            description=_text(label, f"el tipo {key}", entry, "description"),
+            business_days=business_days,
+            hours=hours,
+        )
+        if key == STANDARD:
+            catalogue = _load_catalogue(label, entry.get("catalogue"))
+        elif "catalogue" in entry:
+            raise TableError(f"{label}: solo el tipo {STANDARD} tiene catalogue (está en {key})")
+    return types, catalogue
+
+
+def _load_holidays(path: Path) -> tuple[dict[str, Mapping[date, str]], frozenset[int]]:
+    label = table_label(path)
+    data = load_yaml(path)
+    years = data.get("years")
+    if not isinstance(years, list) or not years or not all(isinstance(y, int) and 2000 <= y <= 2100 for y in years):
+        raise TableError(f"{label}: years debe ser una lista de años, por ejemplo [2026, 2027]")
+    countries = data.get("countries")
+    if not isinstance(countries, dict) or not countries:
+        raise TableError(f"{label}: countries debe ser un mapeo código de país: {{fecha: nombre}}")
+    holidays: dict[str, Mapping[date, str]] = {}
+    for code, entries in countries.items():
+        if not isinstance(code, str) or not _ISO_CODE.match(code):
+            raise TableError(f"{label}: {code!r} no es un código de país de dos letras mayúsculas")
+        if not isinstance(entries, dict):
+            raise TableError(f"{label}: {code}: los feriados deben ser un mapeo AAAA-MM-DD: nombre")
+        days: dict[date, str] = {}
+        for day, name in entries.items():
+            if not isinstance(day, date) or isinstance(day, datetime):
+                raise TableError(f"{label}: {code}: {day!r} no es una fecha AAAA-MM-DD válida")
+            if day.year not in years:
+                raise TableError(f"{label}: {code}: {day.isoformat()} no es de los años {years}")
+            if not isinstance(name, str) or not name.strip():
+                raise TableError(f"{label}: {code}: el feriado {day.isoformat()} no tiene nombre")
+            days[day] = " ".join(name.split())
+        for year in years:
+            if not any(day.year == year for day in days):
+                raise TableError(f"{label}: {code}: faltan los feriados de {year}")
+        holidays[code] = MappingProxyType(days)
+    return holidays, frozenset(years)
+
+
+def load_change_table(
+    types_path: Path = TABLES_DIR / "change_types.yml",
+    holidays_path: Path = TABLES_DIR / "holidays.yml",
+) -> ChangeTable:
+    """Read and validate both files; TableError naming the file on the first problem."""
+    label = table_label(types_path)
+    types, catalogue = _load_types(label, load_yaml(types_path).get("types"))
+    holidays, years = _load_holidays(holidays_path)
+    return ChangeTable(
+        types=MappingProxyType(types),
+        catalogue=catalogue,
+        holidays=MappingProxyType(holidays),
+        holiday_years=years,
+    )
+
+
+@lru_cache(maxsize=1)
+def get_change_table() -> ChangeTable:
+    """The tables from escalation_tables/, loaded once per process."""
+    return load_change_table()
+
+
+def check_holiday_coverage(
+    table: ChangeTable, countries: Iterable[str], *, today: date, holidays_path: Path = TABLES_DIR / "holidays.yml"
+) -> list[str]:
+    """Raise TableError if a region country has no holidays; return warnings for missing years.
+
+    The current and the next year should be listed: a 10-business-day lead
+    time asked in December ends in January.
+    """
+    label = table_label(holidays_path)
+    missing = sorted(set(countries) - set(table.holidays))
+    if missing:
+        raise TableError(f"{label}: faltan los feriados de {', '.join(missing)} (países de las regiones)")
+    return [
+        f"{label} no tiene feriados de {year}: ese año los plazos en días hábiles solo saltan fines de semana"
+        for year in (today.year, today.year + 1)
+        if year not in table.holiday_years
+    ]

@@ -1,0 +1,137 @@
+"""The agent console's way into the Rasa server: agents' replies and hand back.
+
+Enabled in ``credentials.yml`` as ``actions.channels.agent_bridge.AgentBridgeInput:``.
+Both routes need ``Authorization: Bearer <AGENT_API_TOKEN>`` (the web server
+and the Rasa server read the same setting); without the setting they answer 503.
+
+``POST /webhooks/agent_bridge/message`` ``{"sender_id", "text", "agent"}``
+    appends the agent's message to the conversation (a bot message with
+    ``metadata.agent``, so the conversation log shows it as the agent's) and
+    delivers it over the customer's own channel when that channel can push
+    (the web widget's socket; SMS/WhatsApp through Twilio's REST API). The
+    REST channel cannot push: the message is kept and ``delivered`` is false.
+``POST /webhooks/agent_bridge/resume`` ``{"sender_id", "agent", "close"}``
+    resumes the paused conversation and triggers ``EXTERNAL_agent_handback``
+    (or ``EXTERNAL_agent_closed``), which the bot answers on the same channel.
+
+Both take the conversation's lock, like every message Rasa handles.
+"""
+
+from __future__ import annotations
+
+import hmac
+import logging
+from collections.abc import Awaitable, Callable
+from typing import Any
+
+from rasa.core.channels.channel import CollectingOutputChannel, InputChannel, OutputChannel, UserMessage
+from rasa.shared.core.events import BotUttered, ConversationResumed
+from sanic import Blueprint, response
+from sanic.request import Request
+from sanic.response import HTTPResponse
+
+from actions.settings import get_settings
+
+log = logging.getLogger(__name__)
+
+MAX_TEXT = 4000
+HANDBACK_INTENT = "EXTERNAL_agent_handback"
+CLOSED_INTENT = "EXTERNAL_agent_closed"
+
+
+def _error(status: int, message: str) -> HTTPResponse:
+    return response.json({"error": message}, status=status)
+
+
+def _authorized(request: Request) -> HTTPResponse | None:
+    expected = get_settings().agent_api_token
+    if expected is None:
+        return _error(503, "puente de agentes deshabilitado: falta AGENT_API_TOKEN")
+    scheme, _, provided = (request.headers.get("Authorization") or "").partition(" ")
+    if scheme.lower() != "bearer" or not hmac.compare_digest(
+        provided.strip().encode("utf-8", "surrogatepass"), expected.encode("utf-8", "surrogatepass")
+    ):
+        return _error(401, "no autorizado")
+    return None
+
+
+def _body(request: Request) -> dict[str, Any] | None:
+    try:
+        body = request.json
+    except Exception:  # sanic raises its own error types for bad JSON
+        return None
+    if not isinstance(body, dict):
+        return None
+    sender_id = body.get("sender_id")
+    if not isinstance(sender_id, str) or not sender_id or len(sender_id) > 255:
+        return None
+    return body
+
+
+def output_channel_for(request: Request, input_channel: str | None) -> OutputChannel | None:
+    """The output channel of the conversation's own input channel, if it can push messages."""
+    for channel in getattr(request.app.ctx, "input_channels", []):
+        if channel.name() == input_channel:
+            return channel.get_output_channel()
+    return None
+
+
+class AgentBridgeInput(InputChannel):
+    @classmethod
+    def name(cls) -> str:
+        return "agent_bridge"
+
+    def blueprint(self, on_new_message: Callable[[UserMessage], Awaitable[Any]]) -> Blueprint:
+        bridge = Blueprint("agent_bridge", __name__)
+
+        @bridge.route("/message", methods=["POST"])
+        async def message(request: Request) -> HTTPResponse:
+            refused = _authorized(request)
+            if refused is not None:
+                return refused
+            body = _body(request)
+            text = body.get("text") if body else None
+            if body is None or not isinstance(text, str) or not text.strip() or len(text) > MAX_TEXT:
+                return _error(400, "se esperaba sender_id y text (hasta 4000 caracteres)")
+            agent_name = str(body.get("agent") or "Agente")[:128]
+            sender_id = body["sender_id"]
+            rasa_agent = request.app.ctx.agent
+            async with rasa_agent.lock_store.lock(sender_id):
+                tracker = await rasa_agent.tracker_store.retrieve(sender_id)
+                if tracker is None:
+                    return _error(404, "conversación no encontrada")
+                input_channel = tracker.get_latest_input_channel()
+                tracker.update(BotUttered(text, metadata={"agent": agent_name}))
+                await rasa_agent.tracker_store.save(tracker)
+            output = output_channel_for(request, input_channel)
+            delivered = False
+            if output is not None:
+                try:
+                    await output.send_text_message(sender_id, text)
+                    delivered = True
+                except Exception:  # any channel failure: the message stays in the conversation
+                    log.exception("could not deliver an agent's message on %s", input_channel)
+            return response.json({"delivered": delivered, "channel": input_channel})
+
+        @bridge.route("/resume", methods=["POST"])
+        async def resume(request: Request) -> HTTPResponse:
+            refused = _authorized(request)
+            if refused is not None:
+                return refused
+            body = _body(request)
+            if body is None:
+                return _error(400, "se esperaba sender_id")
+            sender_id = body["sender_id"]
+            intent = CLOSED_INTENT if body.get("close") is True else HANDBACK_INTENT
+            rasa_agent = request.app.ctx.agent
+            async with rasa_agent.lock_store.lock(sender_id):
+                tracker = await rasa_agent.tracker_store.retrieve(sender_id)
+                if tracker is None:
+                    return _error(404, "conversación no encontrada")
+                input_channel = tracker.get_latest_input_channel()
+                tracker.update(ConversationResumed())
+                output = output_channel_for(request, input_channel) or CollectingOutputChannel()
+                await rasa_agent.processor.trigger_external_user_uttered(intent, None, tracker, output)
+            return response.json({"resumed": True, "channel": input_channel})
+
+        return bridge

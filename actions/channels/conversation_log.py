@@ -1,0 +1,139 @@
+"""Event broker that writes every conversation's messages to the database, live.
+
+Enabled in ``endpoints.yml``::
+
+    event_broker:
+      type: actions.channels.conversation_log.ConversationLogBroker
+
+Rasa publishes each new tracker event (user and bot messages, pause, resume)
+when it saves a tracker; that includes the messages a customer writes while
+the bot is paused for an agent, which no action ever sees. The agent console
+reads them from ``conversation_messages`` (``actions.store.conversation_log``).
+
+``publish`` is called on Rasa's event loop, so it only queues the event: one
+background thread writes batches to the database. A database error is logged
+and the batch dropped; the conversation itself never waits or fails on it.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import queue
+import threading
+from collections import OrderedDict
+from collections.abc import Mapping
+from datetime import datetime, timezone
+from typing import Any
+
+from rasa.core.brokers.broker import EventBroker
+from rasa.utils.endpoints import EndpointConfig
+from sqlalchemy.exc import SQLAlchemyError
+from sqlalchemy.orm import sessionmaker
+
+from actions.conversation import channel_name
+from actions.store.conversation_log import LoggedMessage, append_messages
+
+log = logging.getLogger(__name__)
+
+# System notes the console renders in Spanish.
+PAUSED = "paused"
+RESUMED = "resumed"
+_STOP = object()
+# Senders whose last offered buttons are remembered (a press arrives as its payload).
+_MAX_REMEMBERED_MENUS = 10_000
+_BATCH = 200
+
+
+def message_from_event(
+    event: Mapping[str, Any], button_titles: dict[str, str] | None = None
+) -> LoggedMessage | None:
+    """The log entry for one published Rasa event, or None for events not shown to agents."""
+    sender_id = event.get("sender_id")
+    if not isinstance(sender_id, str) or not sender_id:
+        return None
+    kind = event.get("event")
+    at = datetime.fromtimestamp(float(event.get("timestamp") or 0), tz=timezone.utc)
+    text = event.get("text")
+    metadata = event.get("metadata") or {}
+    if kind == "user" and isinstance(text, str):
+        shown = (button_titles or {}).get(text, text)
+        return LoggedMessage(
+            sender_id=sender_id, role="user", text=shown, at=at, channel=channel_name(event.get("input_channel"))
+        )
+    if kind == "bot" and isinstance(text, str) and text:
+        role = "agent" if metadata.get("agent") else "bot"
+        return LoggedMessage(sender_id=sender_id, role=role, text=text, at=at)
+    if kind == "pause":
+        return LoggedMessage(sender_id=sender_id, role="system", text=PAUSED, at=at)
+    if kind == "resume":
+        return LoggedMessage(sender_id=sender_id, role="system", text=RESUMED, at=at)
+    return None
+
+
+class ConversationLogBroker(EventBroker):
+    def __init__(self, session_factory: sessionmaker) -> None:
+        self._session_factory = session_factory
+        self._queue: queue.Queue[Any] = queue.Queue()
+        self._menus: OrderedDict[str, dict[str, str]] = OrderedDict()
+        self._thread = threading.Thread(target=self._write_loop, name="conversation-log", daemon=True)
+        self._thread.start()
+
+    @classmethod
+    async def from_endpoint_config(
+        cls, broker_config: EndpointConfig, event_loop: asyncio.AbstractEventLoop | None = None
+    ) -> ConversationLogBroker:
+        from actions.store.db import get_session_factory
+
+        return cls(get_session_factory())
+
+    def publish(self, event: dict[str, Any]) -> None:
+        sender_id = event.get("sender_id")
+        if event.get("event") == "bot" and isinstance(sender_id, str):
+            buttons = (event.get("data") or {}).get("buttons") or []
+            self._menus[sender_id] = {b["payload"]: b.get("title") for b in buttons if b.get("payload")}
+            self._menus.move_to_end(sender_id)
+            while len(self._menus) > _MAX_REMEMBERED_MENUS:
+                self._menus.popitem(last=False)
+        message = message_from_event(event, self._menus.get(sender_id) if isinstance(sender_id, str) else None)
+        if message is not None:
+            self._queue.put(message)
+
+    def flush(self, timeout: float = 10.0) -> None:
+        """Wait until everything published so far is written (tests, shutdown)."""
+        done = threading.Event()
+        self._queue.put(done)
+        done.wait(timeout)
+
+    async def close(self) -> None:
+        self._queue.put(_STOP)
+        await asyncio.to_thread(self._thread.join, 10)
+
+    def _write_loop(self) -> None:
+        while True:
+            item = self._queue.get()
+            batch: list[LoggedMessage] = []
+            markers: list[threading.Event] = []
+            stop = False
+            while True:
+                if item is _STOP:
+                    stop = True
+                elif isinstance(item, threading.Event):
+                    markers.append(item)
+                else:
+                    batch.append(item)
+                if stop or len(batch) >= _BATCH:
+                    break
+                try:
+                    item = self._queue.get_nowait()
+                except queue.Empty:
+                    break
+            if batch:
+                try:
+                    append_messages(self._session_factory, messages=batch)
+                except (SQLAlchemyError, ValueError):
+                    log.exception("Could not write %d conversation messages to the log", len(batch))
+            for marker in markers:
+                marker.set()
+            if stop:
+                return

@@ -1,0 +1,383 @@
+"""Agents' handoff notifications: payload, signed webhook, e-mail, and the worker that sends them.
+
+The rows come from the outbox in ``actions.store.notifications``; the web
+server runs ``run_notification_worker`` (``setup_notification_worker``), which
+delivers what is due every few seconds and never stops on an error.
+
+Webhook: ``POST HANDOFF_WEBHOOK_URL`` with the JSON payload (UTF-8) and the
+headers ``X-NOC-Timestamp: <Unix seconds>`` and ``X-NOC-Signature:
+sha256=<hex HMAC-SHA256>`` computed with ``HANDOFF_WEBHOOK_SECRET`` over
+``<timestamp>.<body>`` (the timestamp, a dot, then the raw body bytes), so a
+captured request cannot be replayed later with a new timestamp. ``verify`` is
+the receiver's side. ``X-NOC-Delivery`` carries the notification id: delivery
+is at least once, receivers drop a delivery id they already handled.
+docs/notifications.md has the details.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import hashlib
+import hmac
+import json
+import logging
+import smtplib
+import ssl
+import time
+from collections.abc import AsyncIterator, Iterable, Mapping
+from datetime import datetime, timezone
+from email.message import EmailMessage
+from functools import partial
+from typing import Any, Protocol
+from urllib.parse import quote
+
+import aiohttp
+from aiohttp import web
+from sqlalchemy.orm import sessionmaker
+
+from actions.api.console.display import HANDOFF_REASON_LABELS, ROLE_LABELS
+from actions.settings import Settings
+from actions.store.notifications import (
+    KIND_EMAIL,
+    KIND_WEBHOOK,
+    DueNotification,
+    due_notifications,
+    mark_delivered,
+    mark_failed,
+)
+from actions.store.repository import aware_utc_now
+
+log = logging.getLogger(__name__)
+
+SIGNATURE_HEADER = "X-NOC-Signature"
+TIMESTAMP_HEADER = "X-NOC-Timestamp"
+DELIVERY_HEADER = "X-NOC-Delivery"
+EVENT_HEADER = "X-NOC-Event"
+HANDOFF_EVENT = "handoff.created"
+# Receivers should refuse a timestamp further than this from their clock.
+DEFAULT_TOLERANCE_SECONDS = 300
+WEBHOOK_TIMEOUT_SECONDS = 10.0
+SMTP_TIMEOUT_SECONDS = 10.0
+
+
+class DeliveryError(RuntimeError):
+    """A notification could not be delivered this time (it will be retried)."""
+
+
+class IncidentView(Protocol):
+    ticket: str
+    severity: int | None
+    region: str | None
+    contact_name: str | None
+    contact_phone: str | None
+    contact_email: str | None
+
+
+class HandoffView(Protocol):
+    id: int
+    channel: str
+    sender_id: str
+    reason: str
+    created_at: datetime
+
+
+class MessageView(Protocol):
+    role: str
+    text: str
+    at: datetime
+
+
+def _iso(value: datetime) -> str:
+    return value.astimezone(timezone.utc).isoformat()
+
+
+def console_path(ticket: str) -> str:
+    """Path of the incident's page in the agents' console."""
+    return f"/agents/incidents/{quote(ticket, safe='')}"
+
+
+def handoff_payload(
+    *, incident: IncidentView, handoff: HandoffView, transcript: Iterable[MessageView]
+) -> dict[str, Any]:
+    """JSON-ready description of a new handoff, for the webhook and the e-mail.
+
+    Takes anything with the attributes of the ORM rows (``Incident``,
+    ``Handoff``; ``TranscriptMessage``, ``ConversationMessage`` or
+    ``TranscriptEntry`` for the transcript), so the caller can pass the rows
+    it has just written inside the handoff's transaction. Times are ISO 8601 in UTC.
+    """
+    return {
+        "event": HANDOFF_EVENT,
+        "handoff_id": handoff.id,
+        "ticket": incident.ticket,
+        "severity": incident.severity,
+        "region": incident.region,
+        "contact": {
+            "name": incident.contact_name,
+            "phone": incident.contact_phone,
+            "email": incident.contact_email,
+        },
+        "channel": handoff.channel,
+        "sender_id": handoff.sender_id,
+        "reason": handoff.reason,
+        "created_at": _iso(handoff.created_at),
+        "console_path": console_path(incident.ticket),
+        "transcript": [{"role": m.role, "text": m.text, "at": _iso(m.at)} for m in transcript],
+    }
+
+
+def _signed_material(body: bytes, timestamp: int) -> bytes:
+    return str(timestamp).encode("ascii") + b"." + body
+
+
+def sign(body: bytes, secret: str, *, timestamp: int) -> str:
+    """Value of ``X-NOC-Signature``: ``sha256=`` + hex HMAC-SHA256 of ``<timestamp>.<body>``."""
+    digest = hmac.new(secret.encode("utf-8"), _signed_material(body, timestamp), hashlib.sha256)
+    return f"sha256={digest.hexdigest()}"
+
+
+def verify(
+    body: bytes,
+    secret: str,
+    *,
+    signature: str | None,
+    timestamp: str | None,
+    now: float | None = None,
+    tolerance: int = DEFAULT_TOLERANCE_SECONDS,
+) -> bool:
+    """Whether the two headers are a valid, fresh signature of ``body`` (the receiver's check)."""
+    if not signature or not timestamp or not timestamp.strip().isdigit():
+        return False
+    stamp = int(timestamp)
+    current = time.time() if now is None else now
+    if abs(current - stamp) > tolerance:
+        return False
+    expected = sign(body, secret, timestamp=stamp)
+    return hmac.compare_digest(expected.encode("ascii"), signature.strip().encode("utf-8", "replace"))
+
+
+def webhook_request(
+    payload: Mapping[str, Any], secret: str, *, timestamp: int, delivery_id: int | None = None
+) -> tuple[bytes, dict[str, str]]:
+    """Body and headers of a signed webhook delivery."""
+    body = json.dumps(payload, ensure_ascii=False, separators=(",", ":")).encode("utf-8")
+    headers = {
+        "Content-Type": "application/json; charset=utf-8",
+        EVENT_HEADER: HANDOFF_EVENT,
+        TIMESTAMP_HEADER: str(timestamp),
+        SIGNATURE_HEADER: sign(body, secret, timestamp=timestamp),
+    }
+    if delivery_id is not None:
+        headers[DELIVERY_HEADER] = str(delivery_id)
+    return body, headers
+
+
+@contextlib.asynccontextmanager
+async def _client(http: aiohttp.ClientSession | None) -> AsyncIterator[aiohttp.ClientSession]:
+    if http is not None:
+        yield http
+        return
+    async with aiohttp.ClientSession() as own:
+        yield own
+
+
+async def deliver_webhook(
+    settings: Settings,
+    payload: Mapping[str, Any],
+    *,
+    http: aiohttp.ClientSession | None = None,
+    delivery_id: int | None = None,
+) -> None:
+    """POST the signed payload to ``HANDOFF_WEBHOOK_URL``; DeliveryError unless it answers 2xx within 10 s."""
+    if not settings.handoff_webhook_url:
+        raise DeliveryError("HANDOFF_WEBHOOK_URL no está configurada")
+    if not settings.handoff_webhook_secret:
+        # Unsigned notifications could be forged by anyone: refuse to send them.
+        raise DeliveryError("HANDOFF_WEBHOOK_SECRET no está configurado: el webhook no se envía sin firma")
+    body, headers = webhook_request(
+        payload, settings.handoff_webhook_secret, timestamp=int(time.time()), delivery_id=delivery_id
+    )
+    timeout = aiohttp.ClientTimeout(total=WEBHOOK_TIMEOUT_SECONDS)
+    try:
+        async with _client(http) as client, client.post(
+            settings.handoff_webhook_url, data=body, headers=headers, timeout=timeout
+        ) as response:
+            if not 200 <= response.status < 300:
+                detail = (await response.text(errors="replace"))[:200]
+                raise DeliveryError(f"el webhook respondió HTTP {response.status}: {detail}")
+    except asyncio.TimeoutError as exc:
+        raise DeliveryError(f"el webhook no respondió en {WEBHOOK_TIMEOUT_SECONDS:g} s") from exc
+    except aiohttp.ClientError as exc:
+        raise DeliveryError(f"no se pudo contactar el webhook: {exc}") from exc
+
+
+def console_link(settings: Settings, ticket: str) -> str:
+    """Absolute link to the incident in the console, for e-mails."""
+    return f"http://{settings.web_host}:{settings.web_port}{console_path(ticket)}"
+
+
+def _line(label: str, value: Any) -> str:
+    return f"{label}: {value if value not in (None, '') else 'sin dato'}"
+
+
+def email_message(settings: Settings, *, to: str, handoff: Mapping[str, Any]) -> EmailMessage:
+    """The Spanish e-mail telling the region's service desk that a customer waits for an agent."""
+    ticket = handoff["ticket"]
+    severity = handoff.get("severity")
+    contact = handoff.get("contact") or {}
+    severity_text = f"severidad {severity}" if severity is not None else "severidad sin clasificar"
+    reason = HANDOFF_REASON_LABELS.get(handoff.get("reason") or "", handoff.get("reason"))
+    lines = [
+        "Un cliente espera la atención de un agente del NOC.",
+        "",
+        _line("Ticket", ticket),
+        _line("Severidad", severity),
+        _line("Región", handoff.get("region")),
+        _line("Motivo", reason),
+        _line("Canal", f"{handoff.get('channel')} ({handoff.get('sender_id')})"),
+        _line("Contacto", contact.get("name")),
+        _line("Teléfono", contact.get("phone")),
+        _line("Correo", contact.get("email")),
+        _line("Derivado el (UTC)", handoff.get("created_at")),
+        "",
+        f"Atender en la consola: {console_link(settings, ticket)}",
+        "",
+        "Conversación:",
+    ]
+    for message in handoff.get("transcript") or []:
+        role = ROLE_LABELS.get(message.get("role"), message.get("role"))
+        lines.append(f"[{message.get('at')}] {role}: {message.get('text')}")
+    if not handoff.get("transcript"):
+        lines.append("(sin mensajes)")
+    email = EmailMessage()
+    email["Subject"] = f"[NOC] Cliente derivado a un agente: {ticket} ({severity_text})"
+    email["From"] = settings.smtp_from
+    email["To"] = to
+    email.set_content("\n".join(lines))
+    return email
+
+
+def deliver_email(
+    settings: Settings,
+    *,
+    to: str,
+    handoff: Mapping[str, Any],
+    ssl_context: ssl.SSLContext | None = None,
+) -> None:
+    """Send the e-mail over SMTP (blocking: run it in a thread); DeliveryError on any failure.
+
+    STARTTLS when ``SMTP_STARTTLS`` (certificate checked with ``ssl_context``,
+    the system's trust store by default), login when ``SMTP_USERNAME`` is set.
+    """
+    if not settings.smtp_host:
+        raise DeliveryError("SMTP_HOST no está configurado")
+    message = email_message(settings, to=to, handoff=handoff)
+    try:
+        with smtplib.SMTP(settings.smtp_host, settings.smtp_port, timeout=SMTP_TIMEOUT_SECONDS) as smtp:
+            smtp.ehlo()
+            if settings.smtp_starttls:
+                smtp.starttls(context=ssl_context or ssl.create_default_context())
+                smtp.ehlo()
+            if settings.smtp_username:
+                smtp.login(settings.smtp_username, settings.smtp_password or "")
+            smtp.send_message(message)
+    except (smtplib.SMTPException, OSError) as exc:
+        raise DeliveryError(f"no se pudo enviar el correo por SMTP: {exc}") from exc
+
+
+async def _deliver(settings: Settings, item: DueNotification, *, http: aiohttp.ClientSession) -> None:
+    if item.kind == KIND_WEBHOOK:
+        await deliver_webhook(settings, item.payload, http=http, delivery_id=item.id)
+    elif item.kind == KIND_EMAIL:
+        await asyncio.to_thread(deliver_email, settings, to=item.payload["to"], handoff=item.payload["handoff"])
+    else:
+        raise DeliveryError(f"tipo de notificación desconocido: {item.kind!r}")
+
+
+async def deliver_due(
+    settings: Settings,
+    session_factory: sessionmaker,
+    *,
+    now: datetime | None = None,
+    http: aiohttp.ClientSession | None = None,
+    limit: int = 20,
+) -> int:
+    """Deliver the notifications that are due and record each outcome; returns how many were delivered.
+
+    ``now`` fixes the clock for claiming and rescheduling (tests); by default
+    each step uses the current time. A failure of one notification (whatever
+    the exception) is recorded on it and does not stop the others.
+    """
+    clock = partial(aware_utc_now, now)
+    due = await asyncio.to_thread(due_notifications, session_factory, now=clock(), limit=limit)
+    if not due:
+        return 0
+    delivered = 0
+    async with _client(http) as client:
+        for item in due:
+            try:
+                await _deliver(settings, item, http=client)
+            except Exception as exc:
+                error = str(exc) if isinstance(exc, DeliveryError) else f"{type(exc).__name__}: {exc}"
+                retry_at = await asyncio.to_thread(
+                    mark_failed, session_factory, notification_id=item.id, error=error, now=clock()
+                )
+                log.warning(
+                    "Notification %s (%s, handoff %s) failed on attempt %s: %s; next attempt at %s",
+                    item.id, item.kind, item.handoff_id, item.attempts + 1, error, retry_at.isoformat(),
+                )
+            else:
+                await asyncio.to_thread(mark_delivered, session_factory, notification_id=item.id, now=clock())
+                delivered += 1
+    return delivered
+
+
+async def run_notification_worker(
+    settings: Settings,
+    session_factory: sessionmaker,
+    *,
+    interval: float = 5.0,
+    stop: asyncio.Event,
+) -> None:
+    """Deliver due notifications every ``interval`` seconds until ``stop`` is set; errors are logged, never raised."""
+    async with aiohttp.ClientSession() as http:
+        while not stop.is_set():
+            try:
+                await deliver_due(settings, session_factory, http=http)
+            except Exception:
+                # The database may be briefly unreachable: try again next round.
+                log.exception("Notification worker: delivery round failed")
+            with contextlib.suppress(asyncio.TimeoutError):
+                await asyncio.wait_for(stop.wait(), timeout=interval)
+
+
+def setup_notification_worker(app: web.Application, *, interval: float = 5.0) -> None:
+    """Run the notification worker while ``app`` runs (started on startup, stopped on cleanup).
+
+    Reads the settings and session factory from the app's ``SETTINGS_KEY`` and
+    ``SESSION_FACTORY_KEY``. Without a webhook URL or an SMTP host there is
+    nothing to send and no worker is started.
+    """
+    # Imported here: actions.api.server imports this module to call this function.
+    from actions.api.server import SESSION_FACTORY_KEY, SETTINGS_KEY
+
+    async def worker(app: web.Application) -> AsyncIterator[None]:
+        settings = app[SETTINGS_KEY]
+        if not (settings.handoff_webhook_url or settings.smtp_host):
+            log.info("Handoff notifications off: neither HANDOFF_WEBHOOK_URL nor SMTP_HOST is set")
+            yield
+            return
+        if settings.handoff_webhook_url and not settings.handoff_webhook_secret:
+            log.warning("HANDOFF_WEBHOOK_URL is set without HANDOFF_WEBHOOK_SECRET: webhooks will fail until it is set")
+        stop = asyncio.Event()
+        task = asyncio.create_task(
+            run_notification_worker(settings, app[SESSION_FACTORY_KEY], interval=interval, stop=stop)
+        )
+        yield
+        stop.set()
+        # A delivery in flight may take up to its timeout; past that, cancel it.
+        with contextlib.suppress(asyncio.TimeoutError, asyncio.CancelledError):
+            await asyncio.wait_for(task, timeout=WEBHOOK_TIMEOUT_SECONDS + 5)
+
+    app.cleanup_ctx.append(worker)

@@ -1,0 +1,153 @@
+"""Outbox of the agents' handoff notifications (table ``notifications``).
+
+A handoff queues its notifications in the transaction that creates it
+(``enqueue_handoff_notifications``), so a handoff never exists without them
+and a rolled-back one sends nothing. The web server's worker
+(``actions.notify``) then claims what is due, delivers it and records the
+outcome. Rows are never deleted and never given up: a failure is retried with
+exponential backoff up to ``MAX_DELAY`` and then every ``MAX_DELAY`` for as
+long as it keeps failing (``last_error`` says why). Delivery is at least once:
+a worker that dies mid-delivery leaves the row claimed only for ``CLAIM_LEASE``.
+"""
+
+from __future__ import annotations
+
+import random
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+from typing import Any
+
+from sqlalchemy import select, update
+from sqlalchemy.orm import Session, sessionmaker
+
+from actions.settings import Settings
+from actions.store.models import Notification
+from actions.store.repository import aware_utc_now
+
+KIND_WEBHOOK = "webhook"
+KIND_EMAIL = "email"
+NOTIFICATION_KINDS: tuple[str, ...] = (KIND_WEBHOOK, KIND_EMAIL)
+
+BASE_DELAY = timedelta(seconds=30)
+MAX_DELAY = timedelta(hours=1)
+# Up to this fraction is added at random so failures of many rows (the
+# receiver was down) do not all retry at the same second.
+JITTER = 0.1
+# How long a claimed row stays invisible to other workers while it is being
+# delivered; longer than any delivery can take (10 s webhook, SMTP timeouts).
+CLAIM_LEASE = timedelta(minutes=2)
+# Stored error text is for people reading the console, not a full dump.
+MAX_ERROR_LENGTH = 2000
+
+
+@dataclass(frozen=True)
+class DueNotification:
+    id: int
+    handoff_id: int
+    kind: str
+    payload: dict[str, Any]
+    attempts: int
+
+
+def enqueue_handoff_notifications(
+    session: Session,
+    *,
+    handoff_id: int,
+    payload: Mapping[str, Any],
+    email_to: str | None,
+    settings: Settings,
+    now: datetime,
+) -> None:
+    """Queue the notifications of a new handoff inside the caller's transaction.
+
+    One ``webhook`` row (body: ``payload``) when ``HANDOFF_WEBHOOK_URL`` is set,
+    one ``email`` row (``{"to": email_to, "handoff": payload}``) when
+    ``SMTP_HOST`` is set and ``email_to`` is given; nothing otherwise.
+    """
+    now = aware_utc_now(now)
+    rows = []
+    if settings.handoff_webhook_url:
+        rows.append((KIND_WEBHOOK, dict(payload)))
+    if settings.smtp_host and email_to:
+        rows.append((KIND_EMAIL, {"to": email_to, "handoff": dict(payload)}))
+    for kind, body in rows:
+        session.add(
+            Notification(
+                handoff_id=handoff_id,
+                kind=kind,
+                payload=body,
+                attempts=0,
+                next_attempt_at=now,
+                created_at=now,
+            )
+        )
+    if rows:
+        session.flush()
+
+
+def retry_delay(failures: int, *, rng: Callable[[], float] = random.random) -> timedelta:
+    """Wait after the ``failures``-th failed attempt: 30 s · 2^(failures-1), capped at 1 h, plus jitter."""
+    if failures < 1:
+        raise ValueError("failures must be >= 1")
+    # The exponent is bounded so a row failing for months can't overflow.
+    exponential = BASE_DELAY * 2 ** min(failures - 1, 20)
+    return min(exponential, MAX_DELAY) * (1 + JITTER * rng())
+
+
+def due_notifications(session_factory: sessionmaker, *, now: datetime, limit: int = 20) -> list[DueNotification]:
+    """Claim up to ``limit`` undelivered notifications whose time has come, oldest due first.
+
+    Claiming moves their ``next_attempt_at`` ``CLAIM_LEASE`` ahead in the same
+    transaction, so a second worker (another server process) skips them; on
+    PostgreSQL rows another worker is claiming right now are skipped too.
+    """
+    if limit < 1:
+        raise ValueError("limit must be >= 1")
+    now = aware_utc_now(now)
+    query = (
+        select(Notification)
+        .where(Notification.delivered_at.is_(None), Notification.next_attempt_at <= now)
+        .order_by(Notification.next_attempt_at, Notification.id)
+        .limit(limit)
+        .with_for_update(skip_locked=True)
+    )
+    with session_factory() as s, s.begin():
+        rows = s.execute(query).scalars().all()
+        for row in rows:
+            row.next_attempt_at = now + CLAIM_LEASE
+        return [
+            DueNotification(
+                id=row.id, handoff_id=row.handoff_id, kind=row.kind, payload=row.payload, attempts=row.attempts
+            )
+            for row in rows
+        ]
+
+
+def mark_delivered(session_factory: sessionmaker, *, notification_id: int, now: datetime) -> None:
+    """Record a successful delivery (the row stays, with ``delivered_at``)."""
+    now = aware_utc_now(now)
+    with session_factory() as s, s.begin():
+        s.execute(
+            update(Notification)
+            .where(Notification.id == notification_id)
+            .values(delivered_at=now, attempts=Notification.attempts + 1, last_error=None)
+        )
+
+
+def mark_failed(
+    session_factory: sessionmaker,
+    *,
+    notification_id: int,
+    error: str,
+    now: datetime,
+    rng: Callable[[], float] = random.random,
+) -> datetime:
+    """Record a failed attempt and schedule the next one; returns when it will be."""
+    now = aware_utc_now(now)
+    with session_factory() as s, s.begin():
+        row = s.execute(select(Notification).where(Notification.id == notification_id)).scalar_one()
+        row.attempts += 1
+        row.last_error = error.replace("\x00", "\ufffd")[:MAX_ERROR_LENGTH]
+        row.next_attempt_at = now + retry_delay(row.attempts, rng=rng)
+        return row.next_attempt_at

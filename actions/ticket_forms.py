@@ -1,0 +1,137 @@
+"""The two forms about an existing ticket: its status, and an escalation request.
+
+Both ask for the ticket (offering the sender's own) and, unless this
+conversation opened it, for its service ID and e-mail as proof of ownership.
+"""
+
+from __future__ import annotations
+
+import asyncio
+from typing import Any
+
+from rasa_sdk import Action, Tracker
+from rasa_sdk.events import EventType
+from rasa_sdk.executor import CollectingDispatcher
+from rasa_sdk.forms import FormValidationAction
+from rasa_sdk.types import DomainDict
+
+from actions.contacts import contact_kwargs
+from actions.escalation import get_escalation_book
+from actions.store.db import get_session_factory
+from actions.store.repository import get_incident, list_incidents, normalize_ticket
+from actions.ticket_access import MAX_VERIFY_ATTEMPTS, owns_ticket, proves_ownership
+from actions.validators import normalize_email, normalize_service_id
+
+Result = dict[str, Any]
+VERIFY_SLOTS = ("verify_service_id", "verify_email")
+# Tickets of this conversation offered as buttons when asking which one.
+OFFERED_TICKETS = 3
+
+
+async def find_ticket(ticket: str | None) -> dict[str, Any] | None:
+    if not ticket:
+        return None
+    return await asyncio.to_thread(get_incident, get_session_factory(), ticket=ticket)
+
+
+def clear_ticket_request() -> Result:
+    return {"ticket_verified": None, "verify_attempts": None, "level_exhausted": None, **dict.fromkeys(VERIFY_SLOTS)}
+
+
+class TicketFormValidation(FormValidationAction):
+    """What both ticket forms validate; subclasses name the form."""
+
+    async def required_slots(
+        self, domain_slots: list[str], dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict
+    ) -> list[str]:
+        # A ticket known before the form starts (named in the request, or the
+        # one just opened) is validated by Rasa on activation like any answer.
+        if (tracker.get_slot("verify_attempts") or 0) >= MAX_VERIFY_ATTEMPTS:
+            return []
+        if tracker.get_slot("ticket_verified"):
+            return [slot for slot in domain_slots if slot not in VERIFY_SLOTS]
+        return domain_slots
+
+    async def validate_ticket(
+        self, value: Any, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict
+    ) -> Result:
+        ticket = normalize_ticket(value) if isinstance(value, str) else None
+        record = await find_ticket(ticket)
+        if record is None:
+            dispatcher.utter_message(response="utter_invalid_ticket")
+            return {"ticket": None, "ticket_verified": None}
+        return {"ticket": record["ticket"], "ticket_verified": owns_ticket(record, tracker.sender_id)}
+
+    def validate_verify_service_id(
+        self, value: Any, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict
+    ) -> Result:
+        service_id = normalize_service_id(value)
+        if service_id is None:
+            dispatcher.utter_message(response="utter_invalid_verify_service_id")
+        return {"verify_service_id": service_id}
+
+    async def validate_verify_email(
+        self, value: Any, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict
+    ) -> Result:
+        email = normalize_email(value)
+        if email is None:
+            dispatcher.utter_message(response="utter_invalid_verify_email")
+            return {"verify_email": None}
+        record = await find_ticket(tracker.get_slot("ticket"))
+        if record is not None and proves_ownership(
+            record, service_id=tracker.get_slot("verify_service_id"), email=email
+        ):
+            return {"verify_email": email, "ticket_verified": True, "verify_attempts": None}
+        attempts = (tracker.get_slot("verify_attempts") or 0) + 1
+        if attempts >= MAX_VERIFY_ATTEMPTS:
+            dispatcher.utter_message(response="utter_ticket_access_denied")
+        else:
+            dispatcher.utter_message(response="utter_ticket_not_verified")
+        return {"verify_email": None, "verify_service_id": None, "verify_attempts": float(attempts)}
+
+
+class ValidateStatusForm(TicketFormValidation):
+    def name(self) -> str:
+        return "validate_status_form"
+
+
+class ValidateEscalationForm(TicketFormValidation):
+    def name(self) -> str:
+        return "validate_escalation_form"
+
+
+class ActionAskTicket(Action):
+    """Asks which ticket, offering this conversation's latest ones as buttons."""
+
+    def name(self) -> str:
+        return "action_ask_ticket"
+
+    async def run(self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict) -> list[EventType]:
+        own = await asyncio.to_thread(
+            list_incidents, get_session_factory(), sender_id=tracker.sender_id, limit=OFFERED_TICKETS
+        )
+        if not own:
+            dispatcher.utter_message(response="utter_ask_ticket")
+            return []
+        buttons = [
+            {"title": f"{row['ticket']} ({row['status'].replace('_', ' ')})", "payload": row["ticket"]} for row in own
+        ]
+        dispatcher.utter_message(response="utter_ask_ticket_choices", buttons=buttons)
+        return []
+
+
+class ActionAskLevelExhausted(Action):
+    """Asks whether the ticket's current level was contacted without an answer, naming that contact."""
+
+    def name(self) -> str:
+        return "action_ask_level_exhausted"
+
+    async def run(self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict) -> list[EventType]:
+        record = await find_ticket(tracker.get_slot("ticket"))
+        if record is None:
+            return []
+        contact = get_escalation_book().contact(record["region"], record["escalation_level"])
+        if contact is None:
+            contact = get_escalation_book().general
+        dispatcher.utter_message(response="utter_ask_level_exhausted", **contact_kwargs(contact))
+        return []
