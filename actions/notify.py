@@ -352,18 +352,18 @@ async def run_notification_worker(
                 await asyncio.wait_for(stop.wait(), timeout=interval)
 
 
-def setup_notification_worker(app: web.Application, *, interval: float = 5.0) -> None:
+def setup_notification_worker(
+    app: web.Application, *, settings: Settings, session_factory: sessionmaker, interval: float = 5.0
+) -> None:
     """Run the notification worker while ``app`` runs (started on startup, stopped on cleanup).
 
-    Reads the settings and session factory from the app's ``SETTINGS_KEY`` and
-    ``SESSION_FACTORY_KEY``. Without a webhook URL or an SMTP host there is
-    nothing to send and no worker is started.
+    Without a webhook URL or an SMTP host there is nothing to send and no
+    worker is started. (Settings and session factory are passed in rather than
+    read from the app's keys: the server module runs as ``__main__``, whose
+    keys are not ``actions.api.server``'s.)
     """
-    # Imported here: actions.api.server imports this module to call this function.
-    from actions.api.server import SESSION_FACTORY_KEY, SETTINGS_KEY
 
     async def worker(app: web.Application) -> AsyncIterator[None]:
-        settings = app[SETTINGS_KEY]
         if not (settings.handoff_webhook_url or settings.smtp_host):
             log.info("Handoff notifications off: neither HANDOFF_WEBHOOK_URL nor SMTP_HOST is set")
             yield
@@ -372,7 +372,7 @@ def setup_notification_worker(app: web.Application, *, interval: float = 5.0) ->
             log.warning("HANDOFF_WEBHOOK_URL is set without HANDOFF_WEBHOOK_SECRET: webhooks will fail until it is set")
         stop = asyncio.Event()
         task = asyncio.create_task(
-            run_notification_worker(settings, app[SESSION_FACTORY_KEY], interval=interval, stop=stop)
+            run_notification_worker(settings, session_factory, interval=interval, stop=stop)
         )
         yield
         stop.set()

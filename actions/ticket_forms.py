@@ -7,6 +7,7 @@ conversation opened it, for its service ID and e-mail as proof of ownership.
 from __future__ import annotations
 
 import asyncio
+from abc import ABC, abstractmethod
 from typing import Any
 
 from rasa_sdk import Action, Tracker
@@ -38,8 +39,11 @@ def clear_ticket_request() -> Result:
     return {"ticket_verified": None, "verify_attempts": None, "level_exhausted": None, **dict.fromkeys(VERIFY_SLOTS)}
 
 
-class TicketFormValidation(FormValidationAction):
+class TicketFormValidation(FormValidationAction, ABC):
     """What both ticket forms validate; subclasses name the form."""
+
+    @abstractmethod
+    def name(self) -> str: ...
 
     async def required_slots(
         self, domain_slots: list[str], dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict

@@ -273,7 +273,7 @@ def create_app(
     app.router.add_get("/api/handoffs", handoff_list, name="handoff_list")
     add_web_pages(app, settings)
     add_console(app, settings=settings, session_factory=session_factory, escalation_book=escalation_book)
-    setup_notification_worker(app)
+    setup_notification_worker(app, settings=settings, session_factory=session_factory)
     return app
 
 

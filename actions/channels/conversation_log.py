@@ -27,6 +27,7 @@ from datetime import datetime, timezone
 from typing import Any
 
 from rasa.core.brokers.broker import EventBroker
+from rasa.shared.core.constants import EXTERNAL_MESSAGE_PREFIX
 from rasa.utils.endpoints import EndpointConfig
 from sqlalchemy.exc import SQLAlchemyError
 from sqlalchemy.orm import sessionmaker
@@ -36,7 +37,8 @@ from actions.store.conversation_log import LoggedMessage, append_messages
 
 log = logging.getLogger(__name__)
 
-# System notes the console renders in Spanish.
+# System notes the console renders in Spanish. Intents the agent bridge
+# triggers ("EXTERNAL: ...") are not the customer's words and are left out.
 PAUSED = "paused"
 RESUMED = "resumed"
 _STOP = object()
@@ -56,7 +58,7 @@ def message_from_event(
     at = datetime.fromtimestamp(float(event.get("timestamp") or 0), tz=timezone.utc)
     text = event.get("text")
     metadata = event.get("metadata") or {}
-    if kind == "user" and isinstance(text, str):
+    if kind == "user" and isinstance(text, str) and not text.startswith(EXTERNAL_MESSAGE_PREFIX):
         shown = (button_titles or {}).get(text, text)
         return LoggedMessage(
             sender_id=sender_id, role="user", text=shown, at=at, channel=channel_name(event.get("input_channel"))

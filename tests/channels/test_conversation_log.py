@@ -23,6 +23,7 @@ T = 1764000000.0
         ({"event": "pause"}, ("system", "paused", None)),
         ({"event": "resume"}, ("system", "resumed", None)),
         ({"event": "bot", "text": None}, None),
+        ({"event": "user", "text": "EXTERNAL: EXTERNAL_agent_handback"}, None),
         ({"event": "slot", "name": "company", "value": "x"}, None),
         ({"event": "action", "name": "action_listen"}, None),
     ],

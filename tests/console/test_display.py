@@ -200,3 +200,16 @@ def test_safe_next_only_allows_console_paths(target: str | None, expected: str) 
 )
 def test_tokens_match(expected: str, provided: str, match: bool) -> None:
     assert tokens_match(expected, provided) is match
+
+
+@pytest.mark.parametrize(
+    ("role", "text", "shown"),
+    [
+        ("system", "paused", "El asistente pasó la conversación a los agentes"),
+        ("system", "resumed", "La conversación volvió al asistente"),
+        ("user", "paused", "paused"),  # a customer's own words are never relabelled
+    ],
+)
+def test_system_notes_are_shown_in_spanish(role: str, text: str, shown: str) -> None:
+    message = {"id": 1, "role": role, "text": text, "at": "2026-11-25T15:00:00+00:00"}
+    assert display.chat_message(message, "America/Bogota")["text"] == shown

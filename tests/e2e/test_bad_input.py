@@ -49,13 +49,17 @@ def test_empty_message_gets_an_answer(servers: Servers, chat: Chat, text: str) -
     assert_spanish_answer(chat.say(text), chat)
 
 
-def test_three_bad_answers_offer_the_service_desk(servers: Servers, chat: Chat) -> None:
+def test_three_bad_answers_offer_an_agent(servers: Servers, chat: Chat) -> None:
     chat.say("el enlace está caído desde ayer")
     chat.say("Banco Andino")
     chat.say("CO-MPLS-00123")
     chat.say("Ana Ruiz")
     answers = [chat.say("abc@@") for _ in range(3)]
-    assert "Service Desk" in "\n".join(answers[2]), chat.transcript()
+    assert "agente" not in "\n".join(answers[1]), chat.transcript()
+    assert "le comunico con un agente" in "\n".join(answers[2]), chat.transcript()
+    # The offer's button: the conversation goes to an agent with what was collected.
+    handed = "\n".join(chat.say("/request_human"))
+    assert "INC-" in handed and "agente" in handed, chat.transcript()
 
 
 def test_rest_channel_rejects_malformed_json(servers: Servers) -> None:

@@ -19,7 +19,6 @@ from aiohttp import web
 from sqlalchemy import select
 from sqlalchemy.orm import sessionmaker
 
-from actions.api.server import SESSION_FACTORY_KEY, SETTINGS_KEY
 from actions.notify import (
     DELIVERY_HEADER,
     SIGNATURE_HEADER,
@@ -294,9 +293,7 @@ async def test_setup_runs_the_worker_with_the_app(
     settings = notify_settings(handoff_webhook_url=receiver.url, handoff_webhook_secret=SECRET)
     handoff_id, _ = make_handoff()
     app = web.Application()
-    app[SETTINGS_KEY] = settings
-    app[SESSION_FACTORY_KEY] = session_factory
-    setup_notification_worker(app, interval=0.01)
+    setup_notification_worker(app, settings=settings, session_factory=session_factory, interval=0.01)
 
     server = await aiohttp_server(app)
     queue(session_factory, handoff_id, settings)  # after start-up: the running worker picks it up
@@ -316,9 +313,7 @@ async def test_setup_without_channels_starts_no_worker(
 ) -> None:
     caplog.set_level(logging.INFO, logger="actions.notify")
     app = web.Application()
-    app[SETTINGS_KEY] = notify_settings()
-    app[SESSION_FACTORY_KEY] = session_factory
-    setup_notification_worker(app)
+    setup_notification_worker(app, settings=notify_settings(), session_factory=session_factory)
 
     server = await aiohttp_server(app)
     running = [task for task in asyncio.all_tasks() if "run_notification_worker" in repr(task.get_coro())]

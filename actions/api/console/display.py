@@ -28,6 +28,11 @@ HANDOFF_REASON_LABELS = {
     "severity_1": "severidad 1",
 }
 ROLE_LABELS = {"user": "Cliente", "bot": "Asistente", "agent": "Agente", "system": "Sistema"}
+# System notes of the conversation log (actions/channels/conversation_log.py).
+SYSTEM_NOTE_LABELS = {
+    "paused": "El asistente pasó la conversación a los agentes",
+    "resumed": "La conversación volvió al asistente",
+}
 CHANNEL_LABELS = {"web": "Chat web", "whatsapp": "WhatsApp", "sms": "SMS", "rest": "REST", "shell": "Terminal"}
 EMPTY = "—"
 
@@ -114,7 +119,7 @@ def chat_message(message: Mapping[str, Any], zone_name: str | None) -> dict[str,
         "id": message.get("id"),
         "role": message["role"],
         "role_label": label(ROLE_LABELS, message["role"]),
-        "text": message["text"],
+        "text": label(SYSTEM_NOTE_LABELS, message["text"]) if message["role"] == "system" else message["text"],
         "at": message["at"],
         "at_display": format_time(message["at"], zone_name),
     }
