@@ -15,7 +15,7 @@ export ACTION_ENDPOINT_URL ?= http://127.0.0.1:$(ACTION_PORT)/webhook
 export TF_CPP_MIN_LOG_LEVEL ?= 2
 export SQLALCHEMY_SILENCE_UBER_WARNING ?= 1
 
-.PHONY: help run shell train test lint validate bench db clean
+.PHONY: help run run-cluster shell train test lint validate bench db clean
 
 help: ## List the targets
 	@grep -E '^[a-zA-Z_-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-8s %s\n", $$1, $$2}'
@@ -47,8 +47,16 @@ $(WIDGET): web/widget/package.json web/widget/package-lock.json $(wildcard web/w
 chromium:
 	@command -v chromium >/dev/null || (apt-get update && apt-get install -y chromium)
 
+# The load balancer of `make run-cluster` and tests/cluster: Debian's nginx.
+.PHONY: nginx
+nginx:
+	@command -v nginx >/dev/null || test -x /usr/sbin/nginx || (apt-get update && apt-get install -y nginx-light)
+
 run: $(BIN)/.installed .env $(MODEL) $(WIDGET) ## Start the action server, the Rasa server and the web/API server (Ctrl-C stops all)
 	@scripts/run.sh
+
+run-cluster: $(BIN)/.installed .env $(MODEL) $(WIDGET) nginx ## 2 Rasa + 2 action servers behind nginx on PostgreSQL and Redis (docs/production.md)
+	@scripts/run_cluster.sh
 
 shell: $(BIN)/.installed .env $(MODEL) ## Talk to the assistant in the terminal
 	@scripts/shell.sh
@@ -64,7 +72,7 @@ lint: $(BIN)/.installed ## ruff
 validate: $(BIN)/.installed ## rasa data validate --fail-on-warnings (see scripts/validate_data.py)
 	$(BIN)/python scripts/validate_data.py
 
-test: $(BIN)/.installed $(MODEL) $(WIDGET) chromium lint validate ## The whole test suite
+test: $(BIN)/.installed $(MODEL) $(WIDGET) chromium nginx lint validate ## The whole test suite
 	$(BIN)/python -m pytest tests
 	$(BIN)/rasa test core --model $(MODEL) --stories tests/stories --fail-on-prediction-errors --out var/test-results/core
 

@@ -26,6 +26,19 @@ def _int(name: str, default: int) -> int:
         raise ValueError(f"La variable {name} debe ser un número entero, no {raw!r}") from exc
 
 
+def _float(name: str, default: float) -> float:
+    raw = os.environ.get(name, "").strip()
+    if not raw:
+        return default
+    try:
+        value = float(raw)
+    except ValueError as exc:
+        raise ValueError(f"La variable {name} debe ser un número, no {raw!r}") from exc
+    if not value > 0:
+        raise ValueError(f"La variable {name} debe ser mayor que cero, no {raw!r}")
+    return value
+
+
 def _optional(name: str) -> str | None:
     return os.environ.get(name, "").strip() or None
 
@@ -81,6 +94,24 @@ class Settings:
     console_cookie_secure: bool
     admin_username: str | None
     admin_password: str | None
+    # Production mode: Rasa's lock store (and shared rate-limit counters) on
+    # Redis when set; in memory otherwise (one server only).
+    redis_url: str | None
+    # Rate limits on the public webhooks and the console login.
+    rate_limit_sender_per_minute: int
+    rate_limit_ip_per_minute: int
+    login_attempts_per_15_minutes: int
+    # Transcripts and conversation logs older than this are deleted by
+    # `python -m actions.store.retention` (run by a scheduler).
+    retention_days: int
+    # Conversation locks on Redis (actions/stores/lock.py): a lock expires this
+    # long after its holder stops renewing it (a killed server), and a message
+    # waits at most lock_wait_seconds for it before it fails.
+    lock_ttl_seconds: float
+    lock_wait_seconds: float
+    # Reverse proxies in front of the servers: the client's IP for rate limits is
+    # the entry this far from the right of X-Forwarded-For (0: the socket's peer).
+    trusted_proxy_hops: int
 
 
 def default_database_url() -> str:
@@ -120,6 +151,14 @@ def load_settings() -> Settings:
         console_cookie_secure=_bool("CONSOLE_COOKIE_SECURE", False),
         admin_username=_optional("ADMIN_USERNAME"),
         admin_password=_optional("ADMIN_PASSWORD"),
+        redis_url=_optional("REDIS_URL"),
+        rate_limit_sender_per_minute=_int("RATE_LIMIT_SENDER_PER_MINUTE", 30),
+        rate_limit_ip_per_minute=_int("RATE_LIMIT_IP_PER_MINUTE", 120),
+        login_attempts_per_15_minutes=_int("LOGIN_ATTEMPTS_PER_15_MINUTES", 10),
+        retention_days=_int("RETENTION_DAYS", 365),
+        lock_ttl_seconds=_float("LOCK_TTL_SECONDS", 10.0),
+        lock_wait_seconds=_float("LOCK_WAIT_SECONDS", 20.0),
+        trusted_proxy_hops=_int("TRUSTED_PROXY_HOPS", 0),
     )
 
 

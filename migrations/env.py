@@ -43,9 +43,19 @@ def _render_item(type_: str, obj: object, autogen_context: object) -> str | bool
     return False
 
 
+# In production Rasa's SQLTrackerStore keeps conversations in the same
+# database (actions/stores/tracker.py); its table is Rasa's, not ours.
+FOREIGN_TABLES = {"events"}
+
+
+def _include_object(obj: object, name: str | None, type_: str, reflected: bool, compare_to: object) -> bool:
+    return not (type_ == "table" and reflected and name in FOREIGN_TABLES)
+
+
 def _configure_kwargs(dialect_name: str) -> dict:
     return {
         "target_metadata": metadata,
+        "include_object": _include_object,
         "compare_type": True,
         "render_item": _render_item,
         # SQLite can't ALTER most things; batch mode rebuilds the table instead.

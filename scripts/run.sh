@@ -4,21 +4,8 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 BIN=.venv/bin
 
-# Secrets never have defaults: generate them into .env on first start.
-ensure_secret() {
-  local name=$1 value
-  grep -qE "^$name=.+" .env && return 0
-  value=$($BIN/python -c 'import secrets; print(secrets.token_urlsafe(24))')
-  if grep -q "^$name=" .env; then
-    sed -i "s|^$name=.*|$name=$value|" .env
-  else
-    echo "$name=$value" >> .env
-  fi
-  echo "Generated $name in .env: $value"
-}
-ensure_secret AGENT_API_TOKEN
-grep -qE '^ADMIN_USERNAME=.+' .env || echo "ADMIN_USERNAME=admin" >> .env
-ensure_secret ADMIN_PASSWORD
+# Secrets never have defaults: generated into .env on first start.
+source scripts/cluster/secrets.sh
 
 set -a; source .env; set +a
 RASA_PORT=${RASA_PORT:-5005}
@@ -40,12 +27,16 @@ stop() {
 }
 trap stop INT TERM EXIT
 
-$BIN/rasa run actions --actions actions --port "$ACTION_PORT" &
+# Logging that masks phone numbers and e-mail addresses (actions/logmask.py). Rasa
+# reads the file before it adds the project to sys.path, hence PYTHONPATH.
+LOGGING=(--logging-config-file logging.yml)
+export PYTHONPATH="$PWD${PYTHONPATH:+:$PYTHONPATH}"
+$BIN/rasa run actions --actions actions --port "$ACTION_PORT" "${LOGGING[@]}" &
 pids+=($!)
 $BIN/python -m actions.api.server &
 pids+=($!)
 $BIN/rasa run --model models/noc.tar.gz --port "$RASA_PORT" \
-  --credentials credentials.yml --endpoints endpoints.yml &
+  --credentials credentials.yml --endpoints endpoints.yml "${LOGGING[@]}" &
 pids+=($!)
 
 echo "Action server  http://127.0.0.1:$ACTION_PORT"

@@ -28,6 +28,7 @@ from actions.api.web_pages import add_web_pages
 from actions.notify import setup_notification_worker
 from actions.settings import Settings, get_settings
 from actions.store.audit import api_actor
+from actions.store.change_requests import get_change_request, list_change_requests
 from actions.store.db import make_engine, make_session_factory
 from actions.store.incident_admin import UnknownTicket, list_handoffs, set_status
 from actions.store.models import HANDOFF_STATUSES, INCIDENT_STATUSES
@@ -100,6 +101,12 @@ async def error_middleware(request: web.Request, handler: Handler) -> web.Stream
         return json_error(exc.status, message, headers=headers)
     except asyncio.CancelledError:
         raise
+    except OSError:
+        # A static file path the OS refuses ("file name too long") is simply not there.
+        if isinstance(request.match_info.route.resource, web.StaticResource):
+            return json_error(404, _HTTP_ERROR_MESSAGES[404])
+        log.exception("Unhandled error serving %s %s", request.method, request.path)
+        return json_error(500, "error interno")
     except Exception:
         log.exception("Unhandled error serving %s %s", request.method, request.path)
         return json_error(500, "error interno")
@@ -225,6 +232,25 @@ async def handoff_list(request: web.Request) -> web.Response:
     return _json({"handoffs": await _in_thread(request, list_handoffs, status=status)})
 
 
+async def change_request_list(request: web.Request) -> web.Response:
+    limit = _parse_limit(request.query.get("limit"))
+    if limit is None:
+        return json_error(400, f"limit debe ser un entero entre 1 y {MAX_LIST_LIMIT}")
+    changes = await _in_thread(
+        request, list_change_requests, sender_id=request.query.get("sender_id") or None, limit=limit
+    )
+    return _json({"change_requests": changes})
+
+
+async def change_request_detail(request: web.Request) -> web.Response:
+    record = await _in_thread(
+        request, get_change_request, number=request.match_info["number"], with_events=True
+    )
+    if record is None:
+        return json_error(404, "solicitud de cambio no encontrada")
+    return _json(record)
+
+
 async def incident_status_update(request: web.Request) -> web.Response:
     """``{"status": ..., "actor": optional}``: change the incident's status, audited as ``api:<actor>``."""
     try:
@@ -271,6 +297,8 @@ def create_app(
     app.router.add_get("/api/incidents/{ticket}", incident_detail, name="incident_detail")
     app.router.add_post("/api/incidents/{ticket}/status", incident_status_update, name="incident_status")
     app.router.add_get("/api/handoffs", handoff_list, name="handoff_list")
+    app.router.add_get("/api/change-requests", change_request_list, name="change_request_list")
+    app.router.add_get("/api/change-requests/{number}", change_request_detail, name="change_request_detail")
     add_web_pages(app, settings)
     add_console(app, settings=settings, session_factory=session_factory, escalation_book=escalation_book)
     setup_notification_worker(app, settings=settings, session_factory=session_factory)
@@ -279,7 +307,10 @@ def create_app(
 
 def main() -> None:
     """Serve the API on ``WEB_HOST:WEB_PORT`` (migrations are run beforehand by ``make run``)."""
-    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+    # Phones and e-mails are masked in every log line (actions/logmask.py).
+    from actions.logmask import configure_logging
+
+    configure_logging()
     # Imported here so this module (and its tests) don't depend on loading the
     # escalation tables at import time.
     from actions.escalation import get_escalation_book

@@ -15,6 +15,12 @@ and the Rasa server read the same setting); without the setting they answer 503.
     (or ``EXTERNAL_agent_closed``), which the bot answers on the same channel.
 
 Both take the conversation's lock, like every message Rasa handles.
+
+Requests refused for a missing or wrong token count against the client's IP
+(``RATE_LIMIT_IP_PER_MINUTE``, shared with the other channels); over the limit
+every request from that IP gets 429 with ``Retry-After``, so the token cannot
+be guessed at speed. Authorized requests are not counted: the console's web
+server, the only legitimate client, sends all agents' replies from one IP.
 """
 
 from __future__ import annotations
@@ -25,11 +31,14 @@ from collections.abc import Awaitable, Callable
 from typing import Any
 
 from rasa.core.channels.channel import CollectingOutputChannel, InputChannel, OutputChannel, UserMessage
-from rasa.shared.core.events import BotUttered, ConversationResumed
+from rasa.shared.core.constants import ACTION_LISTEN_NAME
+from rasa.shared.core.events import ActionExecuted, BotUttered, ConversationResumed
 from sanic import Blueprint, response
 from sanic.request import Request
 from sanic.response import HTTPResponse
 
+from actions.ratelimit.limiter import RateLimiter, ip_limit, limiter_from_settings
+from actions.ratelimit.rasa_channels import request_ip, too_many_json
 from actions.settings import get_settings
 
 log = logging.getLogger(__name__)
@@ -81,12 +90,26 @@ class AgentBridgeInput(InputChannel):
     def name(cls) -> str:
         return "agent_bridge"
 
+    def __init__(self, limiter: RateLimiter | None = None) -> None:
+        self.limiter = limiter or limiter_from_settings(get_settings())
+
+    async def _admit(self, request: Request) -> HTTPResponse | None:
+        """None for an authorized request under the IP limit, else the refusal."""
+        check = (ip_limit(get_settings()), request_ip(request, get_settings()))
+        decision = await self.limiter.check(check)
+        if not decision.allowed:
+            return too_many_json(decision, {"error": "demasiadas solicitudes; reintente más tarde"})
+        refused = _authorized(request)
+        if refused is None:
+            await self.limiter.release(check)
+        return refused
+
     def blueprint(self, on_new_message: Callable[[UserMessage], Awaitable[Any]]) -> Blueprint:
         bridge = Blueprint("agent_bridge", __name__)
 
         @bridge.route("/message", methods=["POST"])
         async def message(request: Request) -> HTTPResponse:
-            refused = _authorized(request)
+            refused = await self._admit(request)
             if refused is not None:
                 return refused
             body = _body(request)
@@ -115,7 +138,7 @@ class AgentBridgeInput(InputChannel):
 
         @bridge.route("/resume", methods=["POST"])
         async def resume(request: Request) -> HTTPResponse:
-            refused = _authorized(request)
+            refused = await self._admit(request)
             if refused is not None:
                 return refused
             body = _body(request)
@@ -130,8 +153,15 @@ class AgentBridgeInput(InputChannel):
                     return _error(404, "conversación no encontrada")
                 input_channel = tracker.get_latest_input_channel()
                 tracker.update(ConversationResumed())
+                # A paused conversation stopped right after the handoff, with no
+                # action_listen; the rules for the external intent expect one.
+                tracker.update(ActionExecuted(ACTION_LISTEN_NAME))
                 output = output_channel_for(request, input_channel) or CollectingOutputChannel()
                 await rasa_agent.processor.trigger_external_user_uttered(intent, None, tracker, output)
             return response.json({"resumed": True, "channel": input_channel})
+
+        @bridge.listener("after_server_stop")
+        async def close_limiter(*_: Any) -> None:
+            await self.limiter.close()
 
         return bridge

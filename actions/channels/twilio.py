@@ -59,6 +59,9 @@ from twilio.request_validator import RequestValidator
 from actions.channels import twilio_store
 from actions.channels.twilio_outgoing import send_text
 from actions.channels.twiml import Sender, build_twiml, empty_twiml, parse_choice, parse_sender, render_reply
+from actions.ratelimit.limiter import RateLimiter, ip_limit, limiter_from_settings, sender_limit
+from actions.ratelimit.rasa_channels import request_ip, retry_after
+from actions.ratelimit.window import Decision
 from actions.settings import Settings, load_settings
 from actions.store.db import get_session_factory
 
@@ -69,7 +72,8 @@ MEDIA_UNSUPPORTED = "utter_channel_media_unsupported"
 EMPTY_MESSAGE = "utter_channel_empty_message"
 LOCATION_UNSUPPORTED = "utter_channel_location_unsupported"
 BOT_FAILED = "utter_channel_error"
-CHANNEL_RESPONSES = (MEDIA_UNSUPPORTED, EMPTY_MESSAGE, LOCATION_UNSUPPORTED, BOT_FAILED)
+RATE_LIMITED = "utter_channel_rate_limited"
+CHANNEL_RESPONSES = (MEDIA_UNSUPPORTED, EMPTY_MESSAGE, LOCATION_UNSUPPORTED, BOT_FAILED, RATE_LIMITED)
 # SmsStatus of an inbound message; status callbacks carry sent, delivered, etc.
 INBOUND_STATUSES = ("received", "receiving")
 # Twilio gives up on a webhook after 15 s.
@@ -77,25 +81,32 @@ SLOW_SECONDS = 10.0
 TWIML = "text/xml; charset=utf-8"
 
 
-def read_channel_responses(domain_path: Path) -> dict[str, str]:
-    """First text variation of each channel response in the domain (a ``twilio``
-    channel variation wins over a general one; conditional ones are skipped)."""
+def read_channel_responses(
+    domain_path: Path, names: tuple[str, ...] = CHANNEL_RESPONSES, *, channel: str = "twilio"
+) -> dict[str, str]:
+    """First text variation of each of ``names`` in the domain (a variation for
+    ``channel`` wins over a general one; conditional ones are skipped).
+
+    Channels answer some messages themselves (never reaching the bot), still with the domain's texts.
+    """
     try:
         domain = yaml.safe_load(domain_path.read_text(encoding="utf-8"))
     except (OSError, yaml.YAMLError):
-        logger.exception("Twilio channel: cannot read responses from %s", domain_path)
+        logger.exception("%s channel: cannot read responses from %s", channel, domain_path)
         domain = None
     responses = (domain.get("responses") if isinstance(domain, dict) else None) or {}
     texts: dict[str, str] = {}
-    for name in CHANNEL_RESPONSES:
+    for name in names:
         variations = [
             v for v in responses.get(name) or [] if isinstance(v, dict) and v.get("text") and not v.get("condition")
         ]
-        preferred = [v for v in variations if v.get("channel") == TwilioInput.name()]
+        preferred = [v for v in variations if v.get("channel") == channel]
         general = [v for v in variations if not v.get("channel")]
         chosen = (preferred or general or [None])[0]
         if chosen is None:
-            logger.warning("Twilio channel: response %s missing in %s; such messages get no answer", name, domain_path)
+            logger.warning(
+                "%s channel: response %s missing in %s; such messages get no answer", channel, name, domain_path
+            )
         else:
             texts[name] = str(chosen["text"]).strip()
     return texts
@@ -162,9 +173,11 @@ class TwilioInput(InputChannel):
         *,
         domain_path: Path = DOMAIN_PATH,
         session_factory: Callable[[], sessionmaker] | None = None,
+        limiter: RateLimiter | None = None,
     ) -> None:
         self.settings = settings
         self.responses = read_channel_responses(domain_path)
+        self.limiter = limiter or limiter_from_settings(settings)
         # Called per request, so the engine is created on first use, not at start.
         self._session_factory = session_factory or get_session_factory
 
@@ -218,13 +231,28 @@ class TwilioInput(InputChannel):
 
         @webhook.route("/webhook", methods=["POST"])
         async def receive(request: Request) -> HTTPResponse:
+            # Before the signature check: forged requests count against their IP too.
+            decision = await self.limiter.hit(ip_limit(self.settings), request_ip(request, self.settings))
+            if not decision.allowed:
+                return self._rate_limited(decision, status=429)
             params = form_params(request)
             if not self._signature_ok(request, params):
                 logger.warning("Twilio channel: refused a request without a valid X-Twilio-Signature")
                 return response.text("Forbidden", status=403)
             return await self._handle(params, on_new_message)
 
+        @webhook.listener("after_server_stop")
+        async def close_limiter(*_: Any) -> None:
+            await self.limiter.close()
+
         return webhook
+
+    def _rate_limited(self, decision: Decision, *, status: int = 200) -> HTTPResponse:
+        # One notice per burst: each TwiML message is an SMS/WhatsApp message the NOC pays for.
+        text = self.responses.get(RATE_LIMITED) if decision.first_refusal else None
+        return response.text(
+            build_twiml([text] if text else []), status=status, content_type=TWIML, headers=retry_after(decision)
+        )
 
     async def _handle(
         self, form: RequestParameters, on_new_message: Callable[[UserMessage], Awaitable[Any]]
@@ -239,6 +267,12 @@ class TwilioInput(InputChannel):
         if sender is None or not message_sid:
             logger.warning("Twilio channel: request without From or MessageSid")
             return _twiml(empty_twiml(), status=400)
+        decision = await self.limiter.hit(sender_limit(self.settings), sender.sender_id)
+        if not decision.allowed:
+            if decision.first_refusal:
+                logger.warning("Twilio channel: %s is over its message rate limit", sender.sender_id)
+            # 200: Twilio delivers the notice; the message itself is not processed (nor claimed).
+            return self._rate_limited(decision)
 
         body = form.get("Body") or ""
         unsupported = self._unsupported_kind(form, body)

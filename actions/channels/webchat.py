@@ -10,20 +10,38 @@ Why not Rasa's own: Rasa 3.6's ``session_request`` handler calls
 Since python-socketio 5.10 ``AsyncServer.enter_room`` is a coroutine, so the
 call does nothing ("coroutine ... was never awaited"): the socket never joins
 its session's room, and every answer of the bot, emitted to that room, reaches
-nobody. This class replaces that one handler and keeps the rest of Rasa's channel.
+nobody. This class replaces that handler and keeps the rest of Rasa's channel.
+
+It also replaces the user-message handler: a message must be an object with a
+valid ``session_id`` and a text ``message`` (anything else is dropped instead
+of raising in the socket server), client metadata is not passed on (it could
+forge what the SMS/WhatsApp channel vouches for), and each session and client
+IP is held to the rate limits; the first message over a limit is answered with
+the domain's ``utter_channel_rate_limited``, the following ones not at all.
 """
 
 from __future__ import annotations
 
 import inspect
+import logging
 import re
 import uuid
 from collections.abc import Awaitable, Callable
+from pathlib import Path
 from typing import Any
 
 from rasa.core.channels.channel import UserMessage
-from rasa.core.channels.socketio import SocketIOInput
+from rasa.core.channels.socketio import SocketIOInput, SocketIOOutput
 from sanic import Blueprint
+
+from actions.channels.rest import MAX_MESSAGE_CHARS, clean_text
+from actions.channels.twilio import DOMAIN_PATH, RATE_LIMITED, read_channel_responses
+from actions.ratelimit.client_ip import UNKNOWN
+from actions.ratelimit.limiter import RateLimiter, ip_limit, limiter_from_settings, sender_limit
+from actions.ratelimit.rasa_channels import request_ip
+from actions.settings import Settings, get_settings
+
+logger = logging.getLogger(__name__)
 
 # What a session id the widget sends may look like (it sends uuid4().hex, as
 # Rasa does); anything else gets a fresh id instead of becoming a sender id.
@@ -37,15 +55,50 @@ def session_id_from(data: Any) -> str:
     return uuid.uuid4().hex
 
 
+def socket_message(data: Any, sid: str, *, session_persistence: bool) -> tuple[str, str] | None:
+    """(sender id, text) of a user-message event, or None when the event is malformed."""
+    if not isinstance(data, dict):
+        return None
+    text = data.get("message", "")
+    if not isinstance(text, str) or len(text) > MAX_MESSAGE_CHARS:
+        return None
+    if not session_persistence:
+        return sid, clean_text(text)
+    session_id = data.get("session_id")
+    if not isinstance(session_id, str) or not SESSION_ID.fullmatch(session_id):
+        return None
+    return session_id, clean_text(text)
+
+
 class WebChatInput(SocketIOInput):
     """``socketio`` channel whose ``session_request`` joins the session's room."""
+
+    def __init__(
+        self,
+        *args: Any,
+        settings: Settings | None = None,
+        limiter: RateLimiter | None = None,
+        domain_path: Path = DOMAIN_PATH,
+        **kwargs: Any,
+    ) -> None:
+        super().__init__(*args, **kwargs)
+        self.settings = settings or get_settings()
+        self.limiter = limiter or limiter_from_settings(self.settings)
+        self.responses = read_channel_responses(domain_path, (RATE_LIMITED,), channel=self.name())
+
+    def _client_ip(self, sid: str) -> str:
+        environ = self.sio.get_environ(sid, namespace=self.namespace) if self.sio else None
+        request = (environ or {}).get("sanic.request")
+        return request_ip(request, self.settings) if request is not None else UNKNOWN
 
     def blueprint(self, on_new_message: Callable[[UserMessage], Awaitable[Any]]) -> Blueprint:
         blueprint = super().blueprint(on_new_message)
         sio = self.sio
         assert sio is not None  # set by SocketIOInput.blueprint
 
-        async def session_request(sid: str, data: Any) -> None:
+        # Defaults and *_: a client may emit an event with no data or several values,
+        # which socketio passes as missing or extra arguments.
+        async def session_request(sid: str, data: Any = None, *_: Any) -> None:
             session_id = session_id_from(data)
             if self.session_persistence:
                 # Awaitable since python-socketio 5.10, a plain call before.
@@ -54,6 +107,30 @@ class WebChatInput(SocketIOInput):
                     await entered
             await sio.emit("session_confirm", session_id, room=sid, namespace=self.namespace)
 
-        # Replaces the handler SocketIOInput.blueprint registered for the event.
+        async def handle_message(sid: str, data: Any = None, *_: Any) -> None:
+            message = socket_message(data, sid, session_persistence=self.session_persistence)
+            if message is None:
+                logger.info("Web chat: dropped a malformed message event")
+                return
+            sender_id, text = message
+            decision = await self.limiter.check(
+                (ip_limit(self.settings), self._client_ip(sid)),
+                (sender_limit(self.settings), f"{self.name()}:{sender_id}"),
+            )
+            if not decision.allowed:
+                notice = self.responses.get(RATE_LIMITED)
+                if decision.first_refusal and notice:
+                    await sio.emit(self.bot_message_evt, {"text": notice}, room=sid, namespace=self.namespace)
+                return
+            output = SocketIOOutput(sio, self.bot_message_evt)
+            await on_new_message(UserMessage(text, output, sender_id, input_channel=self.name(), metadata=None))
+
+        # Replace the handlers SocketIOInput.blueprint registered for these events.
         sio.on("session_request", namespace=self.namespace)(session_request)
+        sio.on(self.user_message_evt, namespace=self.namespace)(handle_message)
+
+        @blueprint.listener("after_server_stop")
+        async def close_limiter(*_: Any) -> None:
+            await self.limiter.close()
+
         return blueprint

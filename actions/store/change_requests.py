@@ -7,6 +7,7 @@ and idempotency follow the incident tickets exactly (the same functions,
 consecutive and unique under concurrency on SQLite and PostgreSQL, and the
 same idempotency key twice gives the first request back. The audit event
 ``change_request_opened`` (actor ``bot``) is written in the same transaction.
+Reads share ``read_by_number`` and ``list_newest`` with the incidents too.
 """
 
 from __future__ import annotations
@@ -16,13 +17,24 @@ from dataclasses import dataclass, fields
 from datetime import date, datetime
 from typing import Any
 
-from sqlalchemy import String, select
+from sqlalchemy import String, func, or_, select
 from sqlalchemy.orm import Session, sessionmaker
 
 from actions.store.audit import record_event
-from actions.store.db import READ_ONLY_OPTIONS
-from actions.store.models import CHANGE_STATUS_REGISTERED, CHANGE_TYPES, ChangeCounter, ChangeRequest
-from actions.store.repository import _is_aware, _iso_utc, _storable, aware_utc_now, next_counter_value, open_once
+from actions.store.incident_admin import LIKE_ESCAPE, escape_like
+from actions.store.models import CHANGE_STATUS_REGISTERED, CHANGE_TYPES, AuditEvent, ChangeCounter, ChangeRequest
+from actions.store.repository import (
+    _is_aware,
+    _iso_utc,
+    _storable,
+    aware_utc_now,
+    equal_to,
+    list_newest,
+    next_counter_value,
+    normalize_number,
+    open_once,
+    read_by_number,
+)
 
 NUMBER_PATTERN = re.compile(r"CHG-\d{4}-\d{6,}")
 _MAX_NUMBER_LENGTH = ChangeRequest.__table__.c.number.type.length
@@ -166,36 +178,64 @@ def _to_dict(row: ChangeRequest) -> dict[str, Any]:
 
 def normalize_change_number(number: str) -> str | None:
     """Canonical (upper-case) form of ``number``, or None if it can't be one."""
-    if not isinstance(number, str) or len(number) > _MAX_NUMBER_LENGTH:
-        return None
-    candidate = number.strip().upper()
-    return candidate if NUMBER_PATTERN.fullmatch(candidate) else None
+    return normalize_number(number, pattern=NUMBER_PATTERN, max_length=_MAX_NUMBER_LENGTH)
 
 
-def get_change_request(session_factory: sessionmaker, *, number: str) -> dict[str, Any] | None:
-    """The change request with this number (any letter case) as a JSON-ready dict."""
-    canonical = normalize_change_number(number)
-    if canonical is None:
-        return None
-    with session_factory() as s, s.begin():
-        s.connection(execution_options=READ_ONLY_OPTIONS)
-        row = s.execute(select(ChangeRequest).where(ChangeRequest.number == canonical)).scalar_one_or_none()
-        return None if row is None else _to_dict(row)
+def _event_dict(event: AuditEvent) -> dict[str, Any]:
+    fields_as_stored = {name: getattr(event, name) for name in ("id", "actor", "action", "detail")}
+    return {**fields_as_stored, "at": _iso_utc(event.at)}
+
+
+def _with_events(row: ChangeRequest) -> dict[str, Any]:
+    # Read in the row's own transaction: the trail matches the record shown.
+    events = Session.object_session(row).execute(
+        select(AuditEvent).where(AuditEvent.change_request_id == row.id).order_by(AuditEvent.at, AuditEvent.id)
+    )
+    return {**_to_dict(row), "events": [_event_dict(event) for event in events.scalars()]}
+
+
+def get_change_request(
+    session_factory: sessionmaker, *, number: str, with_events: bool = False
+) -> dict[str, Any] | None:
+    """The change request with this number (any letter case) as a JSON-ready dict.
+
+    ``with_events`` adds ``events``: its audit trail, oldest first.
+    """
+    return read_by_number(
+        session_factory,
+        number_column=ChangeRequest.number,
+        number=normalize_change_number(number),
+        to_dict=_with_events if with_events else _to_dict,
+    )
+
+
+def _matches_text(query: str | None) -> list[Any]:
+    """Part of the number, company or service ID, in any letter case (``%`` and ``_`` taken literally)."""
+    if not query or not query.strip():
+        return []
+    # lower() on both sides in SQL: SQLite's ASCII-only lower() must fold the
+    # pattern exactly as it folds the columns.
+    pattern = func.lower(f"%{escape_like(query.strip())}%")
+    columns = (ChangeRequest.number, ChangeRequest.company, ChangeRequest.service_id)
+    return [or_(*(func.lower(column).like(pattern, escape=LIKE_ESCAPE) for column in columns))]
 
 
 def list_change_requests(
     session_factory: sessionmaker,
     *,
     sender_id: str | None = None,
+    change_type: str | None = None,
+    query: str | None = None,
     limit: int = 100,
+    offset: int = 0,
 ) -> list[dict[str, Any]]:
-    """Change requests newest first, optionally only one conversation's."""
-    if limit < 1:
-        raise ValueError("limit must be >= 1")
-    query = select(ChangeRequest)
-    if sender_id is not None:
-        query = query.where(ChangeRequest.sender_id == sender_id)
-    query = query.order_by(ChangeRequest.created_at.desc(), ChangeRequest.id.desc()).limit(limit)
-    with session_factory() as s, s.begin():
-        s.connection(execution_options=READ_ONLY_OPTIONS)
-        return [_to_dict(row) for row in s.execute(query).scalars()]
+    """Change requests newest first, optionally one conversation's, of one type, or matching ``query``."""
+    return list_newest(
+        session_factory,
+        model=ChangeRequest,
+        to_dict=_to_dict,
+        where=equal_to((ChangeRequest.sender_id, sender_id), (ChangeRequest.change_type, change_type))
+        + _matches_text(query),
+        limit=limit,
+        offset=offset,
+    )

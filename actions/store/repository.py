@@ -24,7 +24,8 @@ used because it would not restart each year.
 
 Change requests (``CHG-<year>-<sequence>``, ``actions/store/change_requests.py``)
 use the same two functions: ``next_counter_value`` on ``change_counters`` and
-``open_once`` for idempotency.
+``open_once`` for idempotency, and are read with the same ``normalize_number``,
+``read_by_number`` and ``list_newest``.
 
 Idempotency
 -----------
@@ -45,7 +46,7 @@ zones and naive datetimes raise ValueError before any transaction starts.
 from __future__ import annotations
 
 import re
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, fields
 from datetime import datetime, timezone
 from functools import partial
@@ -404,27 +405,86 @@ def _to_dict(row: Incident, *, with_transcript: bool) -> dict[str, Any]:
     return data
 
 
-def normalize_ticket(ticket: str) -> str | None:
-    """Canonical (upper-case) form of ``ticket``, or None if it can't be one."""
-    if not isinstance(ticket, str) or len(ticket) > _MAX_TICKET_LENGTH:
+# --- reading by number, and newest first (incidents and change requests) ----
+
+
+def normalize_number(value: str, *, pattern: re.Pattern[str], max_length: int) -> str | None:
+    """Canonical (upper-case) form of a ticket or change number, or None if ``value`` can't be one.
+
+    The length is checked first so hostile input never reaches the regex or the database.
+    """
+    if not isinstance(value, str) or len(value) > max_length:
         return None
-    candidate = ticket.strip().upper()
-    return candidate if TICKET_PATTERN.fullmatch(candidate) else None
+    candidate = value.strip().upper()
+    return candidate if pattern.fullmatch(candidate) else None
 
 
-def get_incident(session_factory: sessionmaker, *, ticket: str) -> dict[str, Any] | None:
-    """The incident with this ticket (any letter case) as a JSON-ready dict, with transcript."""
-    canonical = normalize_ticket(ticket)
-    if canonical is None:
+def read_by_number(
+    session_factory: sessionmaker,
+    *,
+    number_column: Any,
+    number: str | None,
+    to_dict: Callable[[Any], T],
+    options: Sequence[Any] = (),
+) -> T | None:
+    """``to_dict`` of the row whose ``number_column`` equals the canonical ``number`` (None: nothing to find).
+
+    ``to_dict`` runs inside the read-only transaction, so it may load more
+    (``Session.object_session(row)``) consistently with the row.
+    """
+    if number is None:
         return None
     with session_factory() as s, s.begin():
         s.connection(execution_options=READ_ONLY_OPTIONS)
         row = s.execute(
-            select(Incident)
-            .where(Incident.ticket == canonical)
-            .options(selectinload(Incident.transcript))
+            select(number_column.class_).where(number_column == number).options(*options)
         ).scalar_one_or_none()
-        return None if row is None else _to_dict(row, with_transcript=True)
+        return None if row is None else to_dict(row)
+
+
+def equal_to(*pairs: tuple[Any, Any]) -> list[Any]:
+    """``column == value`` for each ``(column, value)`` whose value is not None (an unset filter)."""
+    return [column == value for column, value in pairs if value is not None]
+
+
+def list_newest(
+    session_factory: sessionmaker,
+    *,
+    model: Any,
+    to_dict: Callable[[Any], T],
+    where: Sequence[Any] = (),
+    limit: int,
+    offset: int = 0,
+) -> list[T]:
+    """``to_dict`` of ``model``'s rows matching all of ``where``, newest first (ties: latest id first)."""
+    if limit < 1 or offset < 0:
+        raise ValueError("limit must be >= 1 and offset >= 0")
+    query = (
+        select(model)
+        .where(*where)
+        .order_by(model.created_at.desc(), model.id.desc())
+        .limit(limit)
+        .offset(offset)
+    )
+    with session_factory() as s, s.begin():
+        s.connection(execution_options=READ_ONLY_OPTIONS)
+        return [to_dict(row) for row in s.execute(query).scalars()]
+
+
+def normalize_ticket(ticket: str) -> str | None:
+    """Canonical (upper-case) form of ``ticket``, or None if it can't be one."""
+    return normalize_number(ticket, pattern=TICKET_PATTERN, max_length=_MAX_TICKET_LENGTH)
+
+
+def get_incident(session_factory: sessionmaker, *, ticket: str) -> dict[str, Any] | None:
+    """The incident with this ticket (any letter case) as a JSON-ready dict, with transcript."""
+    return read_by_number(
+        session_factory,
+        number_column=Incident.ticket,
+        number=normalize_ticket(ticket),
+        to_dict=partial(_to_dict, with_transcript=True),
+        options=(selectinload(Incident.transcript),),
+    )
 
 
 def list_incidents(
@@ -435,14 +495,10 @@ def list_incidents(
     limit: int = 100,
 ) -> list[dict[str, Any]]:
     """Incidents newest first, optionally filtered, without transcripts."""
-    if limit < 1:
-        raise ValueError("limit must be >= 1")
-    query = select(Incident)
-    if sender_id is not None:
-        query = query.where(Incident.sender_id == sender_id)
-    if status is not None:
-        query = query.where(Incident.status == status)
-    query = query.order_by(Incident.created_at.desc(), Incident.id.desc()).limit(limit)
-    with session_factory() as s, s.begin():
-        s.connection(execution_options=READ_ONLY_OPTIONS)
-        return [_to_dict(row, with_transcript=False) for row in s.execute(query).scalars()]
+    return list_newest(
+        session_factory,
+        model=Incident,
+        to_dict=partial(_to_dict, with_transcript=False),
+        where=equal_to((Incident.sender_id, sender_id), (Incident.status, status)),
+        limit=limit,
+    )

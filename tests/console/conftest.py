@@ -82,11 +82,18 @@ async def bridge(aiohttp_server: Callable) -> FakeBridge:
 
 
 @pytest.fixture
-async def console(aiohttp_client: Callable, sqlite_factory: sessionmaker, bridge: FakeBridge) -> Console:
+def book() -> FakeEscalationBook:
+    """The console's escalation book (a module may override this fixture with another book)."""
+    return FakeEscalationBook()
+
+
+@pytest.fixture
+async def console(
+    aiohttp_client: Callable, sqlite_factory: sessionmaker, bridge: FakeBridge, book: FakeEscalationBook
+) -> Console:
     settings = replace(
         load_settings(), agent_api_token=TOKEN, rasa_url=str(bridge.server.make_url("")).rstrip("/")
     )
-    book = FakeEscalationBook()
     app: web.Application = create_app(settings=settings, session_factory=sqlite_factory, escalation_book=book)
     agent = create_agent(sqlite_factory, username="ana", display_name="Ana <Operadora>", password=PASSWORD)
     client: TestClient = await aiohttp_client(TestServer(app))

@@ -150,3 +150,44 @@ def test_escalation_only_after_the_level_is_exhausted(servers: Servers, chat: Ch
         f"{servers.web_url}/api/incidents/{ticket}", headers={"Authorization": f"Bearer {servers.token}"}, timeout=10
     ).json()
     assert record["escalation_level"] == 2
+
+
+CHANGE = re.compile(r"CHG-\d{4}-\d{6}")
+
+
+def test_change_request_gets_its_number_and_dates(servers: Servers, chat: Chat) -> None:
+    asked = joined(chat.say("necesito ampliar el ancho de banda del servicio CO-MPLS-00123 a 200 Mbps"))
+    assert "empresa" in asked.lower(), chat.transcript()
+    assert "nombre" in joined(chat.say("Banco Andino")).lower(), chat.transcript()
+    assert "correo" in joined(chat.say("Ana Ruiz")).lower(), chat.transcript()
+    assert "restablecer" in joined(chat.say("ana.ruiz@bancoandino.com.co")), chat.transcript()
+    assert "fecha" in joined(chat.say("no")), chat.transcript()
+    summary = joined(chat.say("lo antes posible"))
+    assert "Estándar" in summary and "5 días hábiles" in summary and "CO-MPLS-00123" in summary, chat.transcript()
+    answer = joined(chat.say("sí"))
+    number = CHANGE.search(answer)
+    assert number and "Estándar" in answer, chat.transcript()
+    assert re.search(r"a partir del \d{2}/\d{2}/\d{4}", answer), answer
+
+    engine = make_engine(servers.database_url)
+    try:
+        from actions.store.change_requests import get_change_request
+
+        record = get_change_request(make_session_factory(engine), number=number.group())
+    finally:
+        engine.dispose()
+    assert record["change_type"] == "estandar" and record["sender_id"] == chat.sender
+    assert record["description"].startswith("necesito ampliar el ancho de banda")
+
+
+def test_a_change_to_restore_service_is_an_emergency(servers: Servers, chat: Chat) -> None:
+    chat.say("quiero solicitar un cambio")
+    chat.say("Banco Andino")
+    chat.say("CO-MPLS-00123")
+    chat.say("Ana Ruiz")
+    chat.say("ana.ruiz@bancoandino.com.co")
+    assert "restablecer" in joined(chat.say("cambiar la ruta estática hacia el nuevo router")), chat.transcript()
+    chat.say("sí")
+    summary = joined(chat.say("hoy"))
+    assert "Emergencia" in summary and "4 horas" in summary, chat.transcript()
+    assert CHANGE.search(joined(chat.say("sí"))), chat.transcript()

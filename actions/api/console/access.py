@@ -116,7 +116,10 @@ def _login_redirect(request: web.Request, *, expired: bool) -> web.Response:
 async def _csrf_ok(request: web.Request, expected: str | None) -> bool:
     if expected is None:
         return False
-    form = await request.post()
+    try:
+        form = await request.post()
+    except ValueError:  # a body that is not valid UTF-8 form data carries no token
+        return False
     provided = form.get(CSRF_FIELD)
     return isinstance(provided, str) and tokens_match(expected, provided)
 

@@ -26,6 +26,8 @@ class EscalationBookLike(Protocol):
 
     def as_dict(self) -> dict: ...
 
+    def timezone_for(self, country: str | None) -> str: ...
+
 
 @dataclass(frozen=True)
 class ConsoleContext:

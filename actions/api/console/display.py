@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Mapping
-from datetime import datetime
+from datetime import date, datetime, time
 from typing import Any
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
@@ -33,6 +33,7 @@ SYSTEM_NOTE_LABELS = {
     "paused": "El asistente pasó la conversación a los agentes",
     "resumed": "La conversación volvió al asistente",
 }
+CHANGE_STATUS_LABELS = {"registrado": "Registrada"}
 CHANNEL_LABELS = {"web": "Chat web", "whatsapp": "WhatsApp", "sms": "SMS", "rest": "REST", "shell": "Terminal"}
 EMPTY = "—"
 
@@ -74,6 +75,14 @@ def format_time(value: str | datetime | None, zone_name: str | None) -> str:
     return f"{local:%d/%m/%Y %H:%M} (UTC{offset[:3]}:{offset[3:]})"
 
 
+def day_start(value: str | date | None, zone_name: str | None) -> datetime | None:
+    """00:00 of a day (a date or ``YYYY-MM-DD``) in the zone: a customer's wanted day starts at their midnight."""
+    if value is None or value == "":
+        return None
+    day = date.fromisoformat(value) if isinstance(value, str) else value
+    return datetime.combine(day, time(0), tzinfo=_zone(zone_name))
+
+
 def actor_label(actor: str) -> str:
     """``agent:ana`` -> ``ana``; ``api:crm`` -> ``API (crm)``; the bot and customers by role."""
     kind, _, name = actor.partition(":")
@@ -89,8 +98,11 @@ def actor_label(actor: str) -> str:
 
 
 def audit_text(action: str, detail: Mapping[str, Any] | None) -> str:
-    """One Spanish sentence for an audit event of actions.store.incident_admin."""
+    """One Spanish sentence for an audit event (actions.store.incident_admin, change requests)."""
     detail = detail or {}
+    if action == "change_request_opened":
+        reason = detail.get("reason")
+        return f"Registró la solicitud de cambio. {reason}" if reason else "Registró la solicitud de cambio"
     if action == "assigned":
         return "Tomó el incidente"
     if action == "status_changed":

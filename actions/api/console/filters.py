@@ -11,7 +11,7 @@ from collections.abc import Collection, Mapping
 from dataclasses import asdict, dataclass, replace
 from urllib.parse import urlencode
 
-from actions.store.models import HANDOFF_STATUSES, INCIDENT_STATUSES
+from actions.store.models import CHANGE_TYPES, HANDOFF_STATUSES, INCIDENT_STATUSES
 
 PAGE_SIZE = 50
 MAX_QUERY_LENGTH = 100
@@ -22,8 +22,15 @@ OPEN_HANDOFFS = "abiertas"
 ALL_HANDOFFS = "todas"
 
 
+class _PageLinks:
+    def query_string(self, **changes: object) -> str:
+        """This filter set (with ``changes``) as a query string, for page links."""
+        values = asdict(replace(self, **changes))
+        return urlencode({key: value for key, value in values.items() if value not in (None, "", 0)})
+
+
 @dataclass(frozen=True)
-class ListFilters:
+class ListFilters(_PageLinks):
     status: str | None = None
     region: str | None = None
     severity: int | None = None
@@ -31,10 +38,14 @@ class ListFilters:
     q: str | None = None
     offset: int = 0
 
-    def query_string(self, **changes: object) -> str:
-        """This filter set (with ``changes``) as a query string, for page links."""
-        values = asdict(replace(self, **changes))
-        return urlencode({key: value for key, value in values.items() if value not in (None, "", 0)})
+
+@dataclass(frozen=True)
+class ChangeFilters(_PageLinks):
+    """The change-request list's filters: ``tipo`` and the search box."""
+
+    tipo: str | None = None
+    q: str | None = None
+    offset: int = 0
 
 
 def _choice(value: str | None, allowed: Collection[str]) -> str | None:
@@ -48,15 +59,28 @@ def _bounded_int(value: str | None, *, low: int, high: int) -> int | None:
     return number if low <= number <= high else None
 
 
+def _search_text(params: Mapping[str, str]) -> str | None:
+    return (params.get("q") or "").strip()[:MAX_QUERY_LENGTH] or None
+
+
+def _offset(params: Mapping[str, str]) -> int:
+    return _bounded_int(params.get("offset"), low=0, high=MAX_OFFSET) or 0
+
+
 def parse_list_filters(params: Mapping[str, str], *, regions: Collection[str]) -> ListFilters:
-    q = (params.get("q") or "").strip()[:MAX_QUERY_LENGTH] or None
     return ListFilters(
         status=_choice(params.get("status"), INCIDENT_STATUSES),
         region=_choice(params.get("region"), regions),
         severity=_bounded_int(params.get("severity"), low=min(SEVERITIES), high=max(SEVERITIES)),
         channel=_choice(params.get("channel"), CHANNELS),
-        q=q,
-        offset=_bounded_int(params.get("offset"), low=0, high=MAX_OFFSET) or 0,
+        q=_search_text(params),
+        offset=_offset(params),
+    )
+
+
+def parse_change_filters(params: Mapping[str, str]) -> ChangeFilters:
+    return ChangeFilters(
+        tipo=_choice(params.get("tipo"), CHANGE_TYPES), q=_search_text(params), offset=_offset(params)
     )
 
 

@@ -1,4 +1,11 @@
-"""Logging in to and out of the console."""
+"""Logging in to and out of the console.
+
+Login attempts are limited per client IP and per username
+(``LOGIN_ATTEMPTS_PER_15_MINUTES`` each): every attempt is counted before the
+password is checked (so parallel guesses cannot slip through), a successful
+one is taken back, and an attempt over either limit gets 429 with
+``Retry-After`` without the password being checked at all.
+"""
 
 from __future__ import annotations
 
@@ -16,10 +23,37 @@ from actions.api.console.access import (
 from actions.api.console.context import console_context, in_thread
 from actions.api.console.csrf import LOGIN_CSRF_COOKIE, new_login_token
 from actions.api.console.render import render
+from actions.ratelimit.client_ip import client_ip
+from actions.ratelimit.limiter import RateLimiter, limiter_from_settings, login_ip_limit, login_username_limit
+from actions.ratelimit.window import Limit
+from actions.settings import Settings
 from actions.store.agents import authenticate, create_session, delete_session
 
 HOME = "/agents"
 LOGIN_FAILED = "Usuario o contraseña incorrectos."
+TOO_MANY_ATTEMPTS = "Demasiados intentos de inicio de sesión. Espere unos minutos e inténtelo de nuevo."
+LOGIN_LIMITER_KEY = web.AppKey("console_login_limiter", RateLimiter)
+# Longest username kept as a rate-limit key (longer ones are never valid anyway).
+MAX_USERNAME_KEY = 200
+
+
+def add_login_limiter(app: web.Application, settings: Settings) -> None:
+    """Give the app the limiter of login attempts, closed with the app."""
+    limiter = limiter_from_settings(settings)
+    app[LOGIN_LIMITER_KEY] = limiter
+
+    async def close(_app: web.Application) -> None:
+        await limiter.close()
+
+    app.on_cleanup.append(close)
+
+
+def _attempt_keys(request: web.Request, settings: Settings, username: str) -> tuple[tuple[Limit, str], ...]:
+    ip = client_ip(request.remote, request.headers.get("X-Forwarded-For"), settings.trusted_proxy_hops)
+    return (
+        (login_ip_limit(settings), ip),
+        (login_username_limit(settings), username.strip().lower()[:MAX_USERNAME_KEY]),
+    )
 SESSION_EXPIRED = "Su sesión expiró. Vuelva a iniciar sesión."
 
 
@@ -70,12 +104,22 @@ async def login_submit(request: web.Request) -> web.Response:
     form = await request.post()
     username = str(form.get("username", ""))
     password = str(form.get("password", ""))
+    settings = console_context(request).settings
+    limiter = request.app[LOGIN_LIMITER_KEY]
+    attempt = _attempt_keys(request, settings, username)
+    decision = await limiter.check(*attempt)
+    if not decision.allowed:
+        response = _login_form(
+            request, status=429, username=username[:64], target=str(form.get("next", "")), message=TOO_MANY_ATTEMPTS
+        )
+        response.headers["Retry-After"] = str(decision.retry_after)
+        return response
     agent = await in_thread(request, authenticate, username=username, password=password)
     if agent is None:
         return _login_form(
             request, status=401, username=username[:64], target=str(form.get("next", "")), message=LOGIN_FAILED
         )
-    settings = console_context(request).settings
+    await limiter.release(*attempt)
     previous = request.cookies.get(SESSION_COOKIE)
     if previous:  # logging in again replaces the browser's old session
         await in_thread(request, delete_session, token=previous)

@@ -49,14 +49,29 @@ NOTICES = {
 }
 
 
-def _regions(request: web.Request) -> list[dict[str, str]]:
+def region_choices(request: web.Request) -> list[dict[str, str]]:
+    """``[{"slug", "name"}]`` of the escalation book's regions."""
     regions = console_context(request).escalation_book.as_dict().get("regions", [])
     return [{"slug": region["slug"], "name": region.get("name", region["slug"])} for region in regions]
 
 
+def region_names(request: web.Request) -> dict[str, str]:
+    return {region["slug"]: region["name"] for region in region_choices(request)}
+
+
+def page_of(rows: list[dict[str, Any]], *, offset: int) -> dict[str, Any]:
+    """Template values of one list page, from up to ``PAGE_SIZE + 1`` rows (the extra one says there is a next)."""
+    return {
+        "rows": rows[:PAGE_SIZE],
+        "has_next": len(rows) > PAGE_SIZE,
+        "previous_offset": max(offset - PAGE_SIZE, 0),
+        "next_offset": offset + PAGE_SIZE,
+    }
+
+
 @console_page
 async def incident_list(request: web.Request) -> web.Response:
-    regions = _regions(request)
+    regions = region_choices(request)
     filters = parse_list_filters(request.query, regions=[region["slug"] for region in regions])
     rows = await in_thread(
         request,
@@ -74,10 +89,7 @@ async def incident_list(request: web.Request) -> web.Response:
         request,
         "incidents.html",
         filters=filters,
-        rows=rows[:PAGE_SIZE],
-        has_next=len(rows) > PAGE_SIZE,
-        previous_offset=max(filters.offset - PAGE_SIZE, 0),
-        next_offset=filters.offset + PAGE_SIZE,
+        **page_of(rows, offset=filters.offset),
         statuses=INCIDENT_STATUSES,
         regions=regions,
         region_names={region["slug"]: region["name"] for region in regions},
@@ -101,8 +113,14 @@ async def handoff_list(request: web.Request) -> web.Response:
     )
 
 
-def not_found(request: web.Request) -> web.Response:
-    return render(request, "not_found.html", status=404)
+def not_found(
+    request: web.Request,
+    *,
+    heading: str = "Incidente no encontrado",
+    message: str = "No existe un incidente con ese ticket.",
+    back: str = "/agents",
+) -> web.Response:
+    return render(request, "not_found.html", status=404, heading=heading, message=message, back=back)
 
 
 async def incident_page(
@@ -124,13 +142,13 @@ async def incident_page(
     stored = record["transcript"] if display.show_stored_transcript(live, work.created_at) else []
     contact = console_context(request).escalation_book.contact(record["region"], record["escalation_level"])
     handoff_open = work.handoff is not None and work.handoff.status in OPEN_HANDOFF_STATUSES
-    region_names = {region["slug"]: region["name"] for region in _regions(request)}
+    names = region_names(request)
     return render(
         request,
         "incident.html",
         status=status,
         incident=record,
-        region_name=region_names.get(record["region"], record["region"]),
+        region_name=names.get(record["region"], record["region"]),
         work=work,
         contact=contact,
         events=events,

@@ -24,6 +24,13 @@ def severity_names() -> dict[int, str]:
     return {number: level.name for number, level in get_severity_table().levels.items()}
 
 
+def change_type_names() -> dict[str, str]:
+    """Spanish names of the change types from the NOC's table (escalation_tables/change_types.yml)."""
+    from actions.change_types import get_change_table  # loaded once per process there
+
+    return {key: kind.name for key, kind in get_change_table().types.items()}
+
+
 @lru_cache(maxsize=1)
 def environment() -> jinja2.Environment:
     env = jinja2.Environment(
@@ -38,15 +45,18 @@ def environment() -> jinja2.Environment:
         label=display.label,
         yes_no=display.yes_no,
         format_time=display.format_time,
+        day_start=display.day_start,
         actor_label=display.actor_label,
         audit_text=display.audit_text,
         STATUS_LABELS=display.STATUS_LABELS,
         HANDOFF_STATUS_LABELS=display.HANDOFF_STATUS_LABELS,
         HANDOFF_REASON_LABELS=display.HANDOFF_REASON_LABELS,
         CHANNEL_LABELS=display.CHANNEL_LABELS,
+        CHANGE_STATUS_LABELS=display.CHANGE_STATUS_LABELS,
         csrf_field=CSRF_FIELD,
     )
     env.filters["severity"] = lambda value: display.severity_label(value, severity_names())
+    env.filters["change_type"] = lambda value: display.label(change_type_names(), value)
     return env
 
 

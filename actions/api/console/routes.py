@@ -5,7 +5,7 @@ from __future__ import annotations
 from aiohttp import web
 from sqlalchemy.orm import sessionmaker
 
-from actions.api.console import incident_forms, login, pages
+from actions.api.console import change_pages, incident_forms, login, pages
 from actions.api.console.context import CONSOLE_KEY, ConsoleContext, EscalationBookLike
 from actions.api.console.render import STATIC_DIR
 from actions.settings import Settings
@@ -20,6 +20,7 @@ def add_console(
     app[CONSOLE_KEY] = ConsoleContext(
         settings=settings, session_factory=session_factory, escalation_book=escalation_book
     )
+    login.add_login_limiter(app, settings)
     router = app.router
     router.add_get("/agents/login", login.login_page, name="console_login")
     router.add_post("/agents/login", login.login_submit)
@@ -33,5 +34,7 @@ def add_console(
     router.add_post(f"{INCIDENT}/status", incident_forms.change_status)
     router.add_post(f"{INCIDENT}/hand-back", incident_forms.return_to_bot)
     router.add_post(f"{INCIDENT}/close", incident_forms.close)
+    router.add_get("/agents/changes", change_pages.change_list, name="console_changes")
+    router.add_get("/agents/changes/{number}", change_pages.change_detail, name="console_change")
     # Stylesheet and script only (no data): public like the widget bundle.
     router.add_static("/agents/static/", STATIC_DIR, name="console_static")

@@ -1,0 +1,172 @@
+"""The REST channel, ``POST /webhooks/rest/webhook``, with input checks and rate limits.
+
+Enabled in ``credentials.yml`` as ``actions.channels.rest.RestInput:`` in place
+of Rasa's ``rest:``; its name is still ``rest`` (same URL, records say ``rest``).
+Differences from Rasa's channel:
+
+* The body must be a JSON object with ``sender`` (text of 1 to 255 characters,
+  no control characters) and ``message`` (text of at most 16,000 characters);
+  anything else gets 400/413 JSON instead of a 500 or a message filed under
+  the conversation ``default``. A sender id of the SMS/WhatsApp channel
+  (``sms:...``, ``whatsapp:...``) is refused: anyone knowing a customer's
+  phone number could otherwise write into, and read, that conversation. NUL and other control characters (but tab and
+  newlines) are dropped from the message and lone surrogates replaced, so the
+  database (PostgreSQL refuses NUL) and the logs can always store it.
+* The client cannot choose ``input_channel`` or ``metadata``: the record's
+  channel stays ``rest``, and the metadata the SMS/WhatsApp channel vouches for
+  (``channel_phone``) cannot be forged over REST.
+* Per client IP and per sender, at most ``RATE_LIMIT_IP_PER_MINUTE`` and
+  ``RATE_LIMIT_SENDER_PER_MINUTE`` messages; beyond that the answer is 429
+  with ``Retry-After`` and the domain's ``utter_channel_rate_limited`` as the
+  bot's message (the message itself is not processed).
+"""
+
+from __future__ import annotations
+
+import logging
+import re
+from asyncio import CancelledError
+from collections.abc import Awaitable, Callable
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import rasa.utils.endpoints
+from rasa.core.channels.channel import CollectingOutputChannel, UserMessage
+from rasa.core.channels.rest import RestInput as RasaRestInput
+from sanic import Blueprint, response
+from sanic.request import Request
+from sanic.response import HTTPResponse
+
+from actions.channels.twilio import DOMAIN_PATH, RATE_LIMITED, read_channel_responses
+from actions.channels.twiml import SMS, WHATSAPP
+from actions.ratelimit.limiter import RateLimiter, ip_limit, limiter_from_settings, sender_limit
+from actions.ratelimit.rasa_channels import request_ip, too_many_json
+from actions.settings import Settings, load_settings
+
+logger = logging.getLogger(__name__)
+
+MAX_SENDER_CHARS = 255  # the records' sender_id column
+MAX_MESSAGE_CHARS = 16_000
+CONTROL_CHARS = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f]")
+SENDER_FORBIDDEN = re.compile(r"[\x00-\x1f\x7f\ud800-\udfff]")
+# Sender ids other channels give their conversations (actions.channels.twiml.Sender.sender_id).
+OTHER_CHANNELS_SENDERS = (f"{SMS}:", f"{WHATSAPP}:")
+
+
+@dataclass(frozen=True)
+class RestMessage:
+    sender: str
+    text: str
+
+
+@dataclass(frozen=True)
+class Refusal:
+    status: int
+    error: str
+
+
+def clean_text(text: str) -> str:
+    """The text without control characters (but tab and newlines) and with lone surrogates replaced."""
+    text = CONTROL_CHARS.sub("", text)
+    return text.encode("utf-8", "replace").decode("utf-8")
+
+
+def valid_sender(sender: Any) -> bool:
+    return (
+        isinstance(sender, str)
+        and 0 < len(sender) <= MAX_SENDER_CHARS
+        and bool(sender.strip())
+        and not SENDER_FORBIDDEN.search(sender)
+    )
+
+
+def parse_message(body: Any) -> RestMessage | Refusal:
+    """The sender and text of a decoded request body, or why it is refused."""
+    if not isinstance(body, dict):
+        return Refusal(400, "el cuerpo debe ser un objeto JSON con sender y message")
+    sender, text = body.get("sender"), body.get("message")
+    if not valid_sender(sender):
+        return Refusal(400, f"sender debe ser un texto de 1 a {MAX_SENDER_CHARS} caracteres sin caracteres de control")
+    if sender.strip().lower().startswith(OTHER_CHANNELS_SENDERS):
+        return Refusal(400, "sender no puede ser una conversación de SMS o WhatsApp")
+    if not isinstance(text, str):
+        return Refusal(400, "message debe ser un texto")
+    if len(text) > MAX_MESSAGE_CHARS:
+        return Refusal(413, f"message admite hasta {MAX_MESSAGE_CHARS} caracteres")
+    return RestMessage(sender=sender, text=clean_text(text))
+
+
+def _body(request: Request) -> Any:
+    try:
+        return request.json
+    except Exception:  # sanic raises its own error types for bad JSON and bad encodings
+        return None
+
+
+class RestInput(RasaRestInput):
+    """Rasa's REST channel with input checks and rate limits (see the module docstring)."""
+
+    @classmethod
+    def name(cls) -> str:
+        return "rest"
+
+    @classmethod
+    def from_credentials(cls, credentials: dict[str, Any] | None) -> RestInput:
+        return cls(load_settings())
+
+    def __init__(
+        self, settings: Settings, *, domain_path: Path = DOMAIN_PATH, limiter: RateLimiter | None = None
+    ) -> None:
+        self.settings = settings
+        self.responses = read_channel_responses(domain_path, (RATE_LIMITED,), channel=self.name())
+        self.limiter = limiter or limiter_from_settings(settings)
+
+    def blueprint(self, on_new_message: Callable[[UserMessage], Awaitable[Any]]) -> Blueprint:
+        webhook = Blueprint("noc_rest_webhook", __name__)
+
+        @webhook.route("/", methods=["GET"])
+        async def health(_: Request) -> HTTPResponse:
+            return response.json({"status": "ok"})
+
+        @webhook.route("/webhook", methods=["POST"])
+        async def receive(request: Request) -> HTTPResponse:
+            parsed = parse_message(_body(request))
+            if isinstance(parsed, Refusal):
+                return response.json({"error": parsed.error}, status=parsed.status)
+            decision = await self.limiter.check(
+                (ip_limit(self.settings), request_ip(request, self.settings)),
+                (sender_limit(self.settings), f"{self.name()}:{parsed.sender}"),
+            )
+            if not decision.allowed:
+                if decision.first_refusal:
+                    logger.warning("REST channel: %s is over its message rate limit", parsed.sender)
+                text = self.responses.get(RATE_LIMITED)
+                return too_many_json(decision, [{"recipient_id": parsed.sender, "text": text}] if text else [])
+            if rasa.utils.endpoints.bool_arg(request, "stream", default=False):
+                return response.stream(
+                    self.stream_response(on_new_message, parsed.text, parsed.sender, self.name(), None),
+                    content_type="text/event-stream",
+                )
+            return response.json(await self._answer(on_new_message, parsed))
+
+        @webhook.listener("after_server_stop")
+        async def close_limiter(*_: Any) -> None:
+            await self.limiter.close()
+
+        return webhook
+
+    async def _answer(
+        self, on_new_message: Callable[[UserMessage], Awaitable[Any]], message: RestMessage
+    ) -> list[dict[str, Any]]:
+        collector = CollectingOutputChannel()
+        try:
+            await on_new_message(
+                UserMessage(message.text, collector, message.sender, input_channel=self.name(), metadata=None)
+            )
+        except CancelledError:
+            logger.error("REST channel: the bot timed out on a message from %s", message.sender)
+        except Exception:
+            # As Rasa's channel: what the bot said so far, never a 500 page.
+            logger.exception("REST channel: the bot failed on %r from %s", message.text, message.sender)
+        return collector.messages

@@ -1,0 +1,1 @@
+"""`make run-cluster` and the deployment files it shares with Docker Compose (docs/production.md)."""

@@ -1,0 +1,118 @@
+"""The rendered nginx config, running, in front of small stand-in servers (no Rasa needed).
+
+The stand-ins answer with their own port and the size of the body they got, so
+the tests see where nginx sent each request and what arrived.
+"""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import threading
+import time
+from collections.abc import Iterator
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from pathlib import Path
+
+import pytest
+import requests
+
+from scripts.cluster.nginx_config import find_nginx, local_config, write_local
+
+RASA_PORT, ACTION_PORT = 16205, 16206
+RASA_BACKENDS, ACTION_BACKENDS = (16211, 16212), (16213, 16214)
+
+
+class StandIn(BaseHTTPRequestHandler):
+    def _answer(self) -> None:
+        size = int(self.headers.get("Content-Length") or 0)
+        self.rfile.read(size)
+        body = json.dumps({"port": self.server.server_address[1], "received": size}).encode()
+        self.send_response(200)
+        self.send_header("Content-Type", "application/json")
+        self.send_header("Content-Length", str(len(body)))
+        self.end_headers()
+        self.wfile.write(body)
+
+    do_GET = do_POST = _answer
+
+    def log_message(self, *_: object) -> None:
+        pass
+
+
+@pytest.fixture(scope="module")
+def stand_ins() -> Iterator[dict[int, ThreadingHTTPServer]]:
+    servers = {port: ThreadingHTTPServer(("127.0.0.1", port), StandIn) for port in RASA_BACKENDS + ACTION_BACKENDS}
+    for server in servers.values():
+        threading.Thread(target=server.serve_forever, daemon=True).start()
+    yield servers
+    for server in servers.values():
+        server.shutdown()
+        server.server_close()
+
+
+@pytest.fixture(scope="module")
+def nginx(tmp_path_factory: pytest.TempPathFactory, stand_ins: dict[int, ThreadingHTTPServer]) -> Iterator[Path]:
+    executable = find_nginx()
+    if executable is None:
+        pytest.fail("nginx is missing: `make nginx` installs Debian's nginx-light", pytrace=False)
+    # pytest's folders are private to their owner: as root, the workers must still reach them.
+    run_dir = tmp_path_factory.mktemp("nginx")
+    config = local_config(
+        run_dir,
+        rasa_backends=tuple(f"127.0.0.1:{port}" for port in RASA_BACKENDS),
+        action_backends=tuple(f"127.0.0.1:{port}" for port in ACTION_BACKENDS),
+        rasa_port=RASA_PORT,
+        action_port=ACTION_PORT,
+    )
+    write_local(config, run_dir / "nginx.conf")
+    process = subprocess.Popen(
+        [executable, "-p", str(run_dir), "-c", str(run_dir / "nginx.conf"), "-e", config.error_log],
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+    )
+    try:
+        deadline = time.monotonic() + 10
+        while True:
+            try:
+                requests.get(f"http://127.0.0.1:{RASA_PORT}/", timeout=1)
+                break
+            except requests.ConnectionError:
+                if process.poll() is not None or time.monotonic() > deadline:
+                    raise
+                time.sleep(0.1)
+        yield run_dir
+    finally:
+        process.terminate()
+        process.wait(timeout=10)
+
+
+def ports_answering(url: str, requests_count: int, **kwargs: object) -> list[int]:
+    return [requests.post(url, timeout=5, **kwargs).json()["port"] for _ in range(requests_count)]
+
+
+def test_messages_are_shared_by_both_rasa_servers(nginx: Path) -> None:
+    ports = ports_answering(f"http://127.0.0.1:{RASA_PORT}/webhooks/rest/webhook", 6, json={"sender": "a"})
+    assert set(ports) == set(RASA_BACKENDS)
+
+
+def test_a_socketio_client_stays_on_one_rasa_server(nginx: Path) -> None:
+    url = f"http://127.0.0.1:{RASA_PORT}/socket.io/?EIO=4&transport=polling"
+    assert len({requests.get(url, timeout=5).json()["port"] for _ in range(6)}) == 1
+
+
+def test_action_calls_are_shared_and_arrive_whole(nginx: Path) -> None:
+    # A large tracker: more than nginx keeps in memory by default.
+    tracker = {"events": ["x" * 1000] * 200}
+    url = f"http://127.0.0.1:{ACTION_PORT}/webhook"
+    answers = [requests.post(url, json=tracker, timeout=5).json() for _ in range(4)]
+    assert {answer["port"] for answer in answers} == set(ACTION_BACKENDS)
+    assert {answer["received"] for answer in answers} == {len(json.dumps(tracker))}
+
+
+def test_a_server_that_is_down_is_skipped(nginx: Path, stand_ins: dict[int, ThreadingHTTPServer]) -> None:
+    down = stand_ins[RASA_BACKENDS[0]]
+    down.shutdown()
+    down.server_close()
+    ports = ports_answering(f"http://127.0.0.1:{RASA_PORT}/webhooks/rest/webhook", 4, json={"sender": "a"})
+    assert ports == [RASA_BACKENDS[1]] * 4

@@ -1,0 +1,163 @@
+"""actions.channels.rest: input checks and rate limits, in a real Sanic server with a fake Rasa agent."""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator
+from pathlib import Path
+from typing import Any
+
+import aiohttp
+import pytest
+
+from actions.channels.rest import MAX_MESSAGE_CHARS, Refusal, RestInput, RestMessage, clean_text, parse_message
+from actions.conversation import channel_name
+from actions.settings import Settings
+from tests.channels.conftest import FakeAgent, start_channel, stop_channel
+from tests.security.conftest import NOTICE, limited_settings
+
+URL = "/webhooks/rest/webhook"
+
+
+@pytest.mark.parametrize(
+    ("body", "expected"),
+    [
+        ({"sender": "ana", "message": "hola"}, RestMessage("ana", "hola")),
+        ({"sender": "ana", "message": ""}, RestMessage("ana", "")),
+        ({"sender": "ana", "message": "a\x00b\x07c\td\ne"}, RestMessage("ana", "abc\td\ne")),
+        ({"sender": "ana", "message": "x\ud800y"}, RestMessage("ana", "x?y")),
+        ({"sender": "s" * 255, "message": "hola"}, RestMessage("s" * 255, "hola")),
+        ({"sender": "ana", "message": "m" * MAX_MESSAGE_CHARS}, RestMessage("ana", "m" * MAX_MESSAGE_CHARS)),
+        ({"sender": "ana", "message": "m" * (MAX_MESSAGE_CHARS + 1)}, 413),
+        ({"sender": "s" * 256, "message": "hola"}, 400),
+        ({"message": "hola"}, 400),  # Rasa would file it under the conversation "default"
+        ({"sender": None, "message": "hola"}, 400),
+        ({"sender": "", "message": "hola"}, 400),
+        ({"sender": "   ", "message": "hola"}, 400),
+        ({"sender": 42, "message": "hola"}, 400),
+        ({"sender": ["ana"], "message": "hola"}, 400),
+        ({"sender": "ana\nFAKE LOG LINE", "message": "hola"}, 400),
+        ({"sender": "ana\x00", "message": "hola"}, 400),
+        ({"sender": "ana\udc80", "message": "hola"}, 400),
+        ({"sender": "ana"}, 400),
+        # A WhatsApp/SMS customer's conversation, reachable by knowing the phone number.
+        ({"sender": "whatsapp:+573001234567", "message": "sí"}, 400),
+        ({"sender": "sms:+51987654321", "message": "sí"}, 400),
+        ({"sender": " WhatsApp:+573001234567", "message": "sí"}, 400),
+        ({"sender": "rest:ana", "message": "hola"}, RestMessage("rest:ana", "hola")),
+        ({"sender": "ana", "message": None}, 400),
+        ({"sender": "ana", "message": {"text": "hola"}}, 400),
+        ([], 400),
+        ("hola", 400),
+        (None, 400),
+    ],
+)
+def test_parse_message(body: Any, expected: RestMessage | int) -> None:
+    parsed = parse_message(body)
+    if isinstance(expected, int):
+        assert isinstance(parsed, Refusal) and parsed.status == expected and parsed.error
+    else:
+        assert parsed == expected
+
+
+@pytest.mark.parametrize(("text", "cleaned"), [("ñandú 🙂", "ñandú 🙂"), ("\x1b[31mrojo", "[31mrojo"), ("\x7f", "")])
+def test_clean_text(text: str, cleaned: str) -> None:
+    assert clean_text(text) == cleaned
+
+
+class RestClient:
+    def __init__(self, base_url: str) -> None:
+        self.base_url = base_url
+
+    async def post(
+        self, body: Any = None, *, raw: bytes | None = None, headers: dict[str, str] | None = None, query: str = ""
+    ) -> tuple[int, dict[str, str], Any]:
+        kwargs: dict[str, Any] = {"data": raw} if raw is not None else {"json": body}
+        async with (
+            aiohttp.ClientSession() as session,
+            session.post(f"{self.base_url}{URL}{query}", headers=headers or {}, **kwargs) as response,
+        ):
+            text = await response.text()
+            try:
+                decoded = await response.json(content_type=None)
+            except ValueError:
+                decoded = text
+            return response.status, dict(response.headers), decoded
+
+    async def say(self, sender: str, text: str = "hola", **kwargs: Any) -> tuple[int, dict[str, str], Any]:
+        return await self.post({"sender": sender, "message": text}, **kwargs)
+
+
+@pytest.fixture
+def channel_settings() -> Settings:
+    return limited_settings(rate_limit_sender_per_minute=3, rate_limit_ip_per_minute=10)
+
+
+@pytest.fixture
+async def rest(channel_settings: Settings, notice_domain: Path) -> AsyncIterator[tuple[RestClient, FakeAgent]]:
+    agent = FakeAgent()
+    server, base_url = await start_channel(RestInput(channel_settings, domain_path=notice_domain), agent)
+    try:
+        yield RestClient(base_url), agent
+    finally:
+        await stop_channel(server)
+
+
+async def test_a_message_reaches_the_bot_as_rest_without_client_metadata(rest) -> None:
+    client, agent = rest
+    forged = {"input_channel": "whatsapp", "metadata": {"channel_phone": "+573001234567"}}
+    status, _, body = await client.post({"sender": "ana", "message": "hola", **forged})
+    assert status == 200 and body == [{"recipient_id": "ana", "text": "eco: hola"}]
+    message = agent.received[0]
+    assert (message.sender_id, message.input_channel, message.metadata) == ("ana", "rest", None)
+    assert channel_name(message.input_channel) == "rest"
+
+
+@pytest.mark.parametrize(
+    ("raw", "content_type"),
+    [
+        (b"{not json", "application/json"),
+        (b"\xff\xfe\x00garbage", "application/json"),
+        (b"[1, 2, 3]", "application/json"),
+        (b'"just a string"', "application/json"),
+        (b"sender=ana&message=hola", "application/x-www-form-urlencoded"),
+        (b"", "application/json"),
+    ],
+)
+async def test_bad_bodies_get_400_json_and_reach_nobody(rest, raw: bytes, content_type: str) -> None:
+    client, agent = rest
+    status, _, body = await client.post(raw=raw, headers={"Content-Type": content_type})
+    assert status == 400 and isinstance(body, dict) and body["error"]
+    assert agent.received == []
+
+
+async def test_streaming_still_works(rest) -> None:
+    client, _ = rest
+    status, _, body = await client.say("ana", "hola", query="?stream=true")
+    assert status == 200 and "eco: hola" in str(body)
+
+
+async def test_sender_limit_answers_429_with_the_domain_notice(rest) -> None:
+    client, agent = rest
+    for _ in range(3):
+        assert (await client.say("ana"))[0] == 200
+    status, headers, body = await client.say("ana")
+    assert status == 429 and int(headers["Retry-After"]) >= 1
+    assert body == [{"recipient_id": "ana", "text": NOTICE}]
+    assert len(agent.received) == 3  # the refused message never reached the bot
+    assert (await client.say("bea"))[0] == 200  # other senders go on
+
+
+async def test_ip_limit_covers_all_senders_and_ignores_forged_forwarded_for(rest) -> None:
+    client, _ = rest
+    statuses = [
+        (await client.say(f"sender-{n}", headers={"X-Forwarded-For": f"198.51.100.{n}"}))[0] for n in range(12)
+    ]
+    assert statuses == [200] * 10 + [429] * 2
+
+
+@pytest.mark.parametrize("channel_settings", [limited_settings(rate_limit_ip_per_minute=2, trusted_proxy_hops=1)])
+async def test_behind_a_trusted_proxy_the_forwarded_client_counts(rest) -> None:
+    client, _ = rest
+    first = [(await client.say(f"a{n}", headers={"X-Forwarded-For": "198.51.100.1"}))[0] for n in range(3)]
+    other = (await client.say("b", headers={"X-Forwarded-For": "6.6.6.6, 198.51.100.2"}))[0]
+    assert first == [200, 200, 429] and other == 200
