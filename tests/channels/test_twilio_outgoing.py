@@ -11,6 +11,7 @@ from typing import Any
 import pytest
 from aiohttp import web
 
+from actions.channels.twilio import TwilioInput
 from actions.channels.twilio_outgoing import TwilioSendError, send_text
 from actions.channels.twiml import split_text, twilio_length
 from actions.settings import Settings, load_settings
@@ -150,3 +151,14 @@ async def test_unreachable_api_is_reported() -> None:
 
     with pytest.raises(TwilioSendError, match="no se pudo contactar a Twilio"):
         await send(settings, "sms:+573001234567", "Hola")
+
+
+async def test_the_twilio_channel_pushes_agent_replies_through_the_rest_api(twilio: FakeTwilio) -> None:
+    # What the agent bridge does with an SMS/WhatsApp conversation: the input
+    # channel's output channel sends through Twilio's REST API.
+    output = TwilioInput(settings_for(twilio)).get_output_channel()
+    await output.send_text_message("whatsapp:+573001234567", "Soy Ana, del NOC: reviso su enlace.")
+
+    assert [(r["To"], r["Body"]) for r in twilio.requests] == [
+        ("whatsapp:+573001234567", "Soy Ana, del NOC: reviso su enlace.")
+    ]
