@@ -11,7 +11,7 @@ same incident is still waiting or taken returns that one: no duplicates.
 from __future__ import annotations
 
 from collections.abc import Callable
-from dataclasses import dataclass, fields
+from dataclasses import dataclass
 from datetime import datetime, timezone
 
 from sqlalchemy import select
@@ -25,9 +25,15 @@ from actions.store.models import (
     Handoff,
     Incident,
     TicketCounter,
-    TranscriptMessage,
 )
-from actions.store.repository import NewIncident, _storable, _validate, format_ticket, next_counter_value
+from actions.store.repository import (
+    NewIncident,
+    column_values,
+    format_ticket,
+    next_counter_value,
+    transcript_rows,
+    validate_incident,
+)
 
 # Called inside the transaction with the session, the new handoff and its
 # incident, to queue the agents' notifications in the same unit of work.
@@ -55,7 +61,7 @@ def open_handoff(
     if reason not in HANDOFF_REASONS:
         raise ValueError(f"unknown handoff reason {reason!r}")
     now = (now or datetime.now(timezone.utc)).astimezone(timezone.utc)
-    _validate(incident)
+    validate_incident(incident)
     with session_factory() as s, s.begin():
         row = s.execute(
             select(Incident).where(Incident.idempotency_key == incident.idempotency_key)
@@ -86,23 +92,12 @@ def open_handoff(
 
 
 def _partial_incident(s: Session, *, incident: NewIncident, now: datetime) -> Incident:
-    values = {
-        field.name: _storable(getattr(incident, field.name))
-        for field in fields(NewIncident)
-        if field.name != "transcript"
-    }
-    values["status"] = STATUS_ESCALATED
-    if values["country"]:
-        values["country"] = values["country"].upper()
     row = Incident(
-        **values,
+        **{**column_values(incident), "status": STATUS_ESCALATED},
         ticket=format_ticket(year=now.year, number=next_counter_value(s, counter=TicketCounter, year=now.year)),
         created_at=now,
         updated_at=now,
-        transcript=[
-            TranscriptMessage(position=position, role=entry.role, text=_storable(entry.text), at=entry.at)
-            for position, entry in enumerate(incident.transcript)
-        ],
+        transcript=transcript_rows(incident),
     )
     s.add(row)
     s.flush()

@@ -139,7 +139,7 @@ def _is_aware(value: datetime) -> bool:
     return value.tzinfo is not None and value.utcoffset() is not None
 
 
-def _validate(incident: NewIncident) -> None:
+def validate_incident(incident: NewIncident) -> None:
     """Reject values the schema would refuse, before any transaction starts.
 
     Raising ValueError here keeps bad input from turning into backend-specific
@@ -265,7 +265,7 @@ def aware_utc_now(now: datetime | None) -> datetime:
     return now.astimezone(timezone.utc)
 
 
-def _column_values(incident: NewIncident) -> dict[str, Any]:
+def column_values(incident: NewIncident) -> dict[str, Any]:
     values = {
         field.name: _storable(getattr(incident, field.name))
         for field in fields(NewIncident)
@@ -276,7 +276,7 @@ def _column_values(incident: NewIncident) -> dict[str, Any]:
     return values
 
 
-def _transcript_rows(incident: NewIncident) -> list[TranscriptMessage]:
+def transcript_rows(incident: NewIncident) -> list[TranscriptMessage]:
     return [
         TranscriptMessage(position=position, role=entry.role, text=_storable(entry.text), at=entry.at)
         for position, entry in enumerate(incident.transcript)
@@ -299,13 +299,13 @@ def _complete_partial(session_factory: sessionmaker, *, incident: NewIncident, n
         ).scalar_one_or_none()
         if row is None or row.status != STATUS_ESCALATED:
             return None
-        for name, value in _column_values(incident).items():
+        for name, value in column_values(incident).items():
             setattr(row, name, value)
         row.updated_at = now
         # Old rows go first: the new ones reuse their (incident_id, position) keys.
         row.transcript.clear()
         s.flush()
-        row.transcript.extend(_transcript_rows(incident))
+        row.transcript.extend(transcript_rows(incident))
         s.flush()
         return row.ticket
 
@@ -323,7 +323,7 @@ def open_incident(
     Raises ValueError for values the schema can't hold.
     """
     now = aware_utc_now(now)
-    _validate(incident)
+    validate_incident(incident)
     if incident.status != STATUS_ESCALATED:
         completed = _complete_partial(session_factory, incident=incident, now=now)
         if completed is not None:
@@ -333,11 +333,11 @@ def open_incident(
         ticket = format_ticket(year=now.year, number=_next_ticket_number(s, year=now.year))
         s.add(
             Incident(
-                **_column_values(incident),
+                **column_values(incident),
                 ticket=ticket,
                 created_at=now,
                 updated_at=now,
-                transcript=_transcript_rows(incident),
+                transcript=transcript_rows(incident),
             )
         )
         return ticket
