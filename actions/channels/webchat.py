@@ -35,7 +35,7 @@ from rasa.core.channels.socketio import SocketIOInput, SocketIOOutput
 from sanic import Blueprint
 
 from actions.channels.rest import MAX_MESSAGE_CHARS, clean_text
-from actions.channels.twilio import DOMAIN_PATH, RATE_LIMITED, read_channel_responses
+from actions.channels.twilio import BOT_FAILED, DOMAIN_PATH, RATE_LIMITED, read_channel_responses
 from actions.ratelimit.client_ip import UNKNOWN
 from actions.ratelimit.limiter import RateLimiter, ip_limit, limiter_from_settings, sender_limit
 from actions.ratelimit.rasa_channels import request_ip
@@ -84,7 +84,7 @@ class WebChatInput(SocketIOInput):
         super().__init__(*args, **kwargs)
         self.settings = settings or get_settings()
         self.limiter = limiter or limiter_from_settings(self.settings)
-        self.responses = read_channel_responses(domain_path, (RATE_LIMITED,), channel=self.name())
+        self.responses = read_channel_responses(domain_path, (RATE_LIMITED, BOT_FAILED), channel=self.name())
 
     def _client_ip(self, sid: str) -> str:
         environ = self.sio.get_environ(sid, namespace=self.namespace) if self.sio else None
@@ -123,7 +123,14 @@ class WebChatInput(SocketIOInput):
                     await sio.emit(self.bot_message_evt, {"text": notice}, room=sid, namespace=self.namespace)
                 return
             output = SocketIOOutput(sio, self.bot_message_evt)
-            await on_new_message(UserMessage(text, output, sender_id, input_channel=self.name(), metadata=None))
+            try:
+                await on_new_message(UserMessage(text, output, sender_id, input_channel=self.name(), metadata=None))
+            except Exception:
+                # E.g. the lock store (Redis) is down: the customer hears it instead of silence.
+                logger.exception("Web chat: the bot failed on a message from %s", sender_id)
+                failed = self.responses.get(BOT_FAILED)
+                if failed:
+                    await sio.emit(self.bot_message_evt, {"text": failed}, room=sid, namespace=self.namespace)
 
         # Replace the handlers SocketIOInput.blueprint registered for these events.
         sio.on("session_request", namespace=self.namespace)(session_request)

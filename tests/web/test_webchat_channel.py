@@ -76,3 +76,20 @@ def test_session_ids(data, kept: bool) -> None:
         assert session_id == data["session_id"]
     else:
         assert len(session_id) == 32 and int(session_id, 16) >= 0
+
+
+async def test_a_bot_failure_gets_the_spanish_error_answer_not_silence() -> None:
+    async def failing(_message) -> None:
+        raise ConnectionError("lock store unreachable")
+
+    web = WebChatInput.from_credentials(
+        {"user_message_evt": "user_uttered", "bot_message_evt": "bot_uttered", "session_persistence": True}
+    )
+    web.blueprint(failing)
+    web.sio.emit = AsyncMock()
+
+    await web.sio.handlers["/"]["user_uttered"]("sid-1", {"session_id": "c" * 32, "message": "hola"})
+
+    (call,) = web.sio.emit.await_args_list
+    assert call.args[0] == "bot_uttered" and "problema técnico" in call.args[1]["text"]
+    assert call.kwargs["room"] == "sid-1"
