@@ -192,6 +192,10 @@ def main(argv: Sequence[str] | None = None) -> int:
     parser.add_argument("--run-dir", type=Path, default=ROOT / "var" / "cluster")
     args = parser.parse_args(argv)
     signal.signal(signal.SIGTERM, _raise_stop)
+    # Started from a non-interactive shell in the background, Python inherits
+    # SIGINT ignored and installs no KeyboardInterrupt: Ctrl-C (SIGINT to the
+    # group) would then stop the servers but not the launcher.
+    signal.signal(signal.SIGINT, signal.default_int_handler)
     running: list[tuple[Process, subprocess.Popen]] = []
     try:
         plan = plan_cluster(
