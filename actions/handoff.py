@@ -18,14 +18,14 @@ from rasa_sdk.executor import CollectingDispatcher
 from rasa_sdk.types import DomainDict
 from sqlalchemy.exc import SQLAlchemyError
 
-from actions.conversation import channel_name, transcript_from_events
 from actions.escalation import get_escalation_book
 from actions.intake_slots import clear_report
+from actions.intake_submit import incident_from_slots
 from actions.notify_hook import queue_handoff_notifications
 from actions.severity import classify, format_duration, get_severity_table
 from actions.store.db import get_session_factory
 from actions.store.handoffs import open_handoff
-from actions.store.repository import NewIncident, TranscriptEntry
+from actions.store.repository import NewIncident
 
 logger = logging.getLogger(__name__)
 
@@ -83,9 +83,6 @@ def consecutive_low_confidence(events: Iterable[Mapping[str, Any]]) -> int:
 
 def partial_incident(tracker: Tracker) -> NewIncident:
     """Whatever the intake has collected so far, to hand to an agent."""
-    book = get_escalation_book()
-    country = tracker.get_slot("country")
-    region = book.region_for_country(country)
     symptom_kind = tracker.get_slot("symptom_kind")
     verdict = None
     if symptom_kind:
@@ -95,30 +92,13 @@ def partial_incident(tracker: Tracker) -> NewIncident:
             power_ok=tracker.get_slot("power_ok"),
             problem_persists=tracker.get_slot("problem_persists"),
         )
-    events = tracker.events
-    return NewIncident(
-        idempotency_key=conversation_key(tracker.sender_id, events, FORM_NAME),
+    return incident_from_slots(
+        tracker,
+        idempotency_key=conversation_key(tracker.sender_id, tracker.events, FORM_NAME),
         status=STATUS_ESCALATED,
-        company=tracker.get_slot("company"),
-        service_id=tracker.get_slot("service_id"),
-        contact_name=tracker.get_slot("contact_name"),
-        contact_phone=tracker.get_slot("contact_phone"),
-        contact_email=tracker.get_slot("contact_email"),
-        country=country,
-        region=region.slug if region else None,
-        symptom=tracker.get_slot("symptom"),
-        symptom_kind=symptom_kind,
         started_at=None,
-        timezone=book.timezone_for(country),
         started_text=tracker.get_slot("started"),
-        power_ok=tracker.get_slot("power_ok"),
-        rebooted=tracker.get_slot("rebooted"),
-        problem_persists=tracker.get_slot("problem_persists"),
-        severity=verdict.severity if verdict else None,
-        severity_reason=verdict.reason if verdict else None,
-        channel=channel_name(tracker.get_latest_input_channel()),
-        sender_id=tracker.sender_id,
-        transcript=tuple(TranscriptEntry(role=r, text=t, at=a) for r, t, a in transcript_from_events(events)),
+        verdict=verdict,
     )
 
 

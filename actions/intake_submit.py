@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
+from datetime import datetime
 from zoneinfo import ZoneInfo
 
 from rasa_sdk import Action, Tracker
@@ -17,7 +18,7 @@ from actions.conversation import channel_name, channel_phone, intake_key, transc
 from actions.escalation import get_escalation_book
 from actions.intake_form import now_utc
 from actions.intake_slots import clear_report
-from actions.severity import classify, format_duration, get_severity_table
+from actions.severity import Classification, classify, format_duration, get_severity_table
 from actions.store.db import get_session_factory
 from actions.store.repository import NewIncident, TranscriptEntry, open_incident
 from actions.timeparse import format_local, parse_since
@@ -70,20 +71,38 @@ class ActionAskConfirmed(Action):
 
 def build_incident(tracker: Tracker, *, status: str) -> NewIncident:
     book = get_escalation_book()
+    tz = book.timezone_for(tracker.get_slot("country"))
+    started_text = tracker.get_slot("started") or ""
+    return incident_from_slots(
+        tracker,
+        idempotency_key=intake_key(tracker.sender_id, tracker.events, FORM_NAME),
+        status=status,
+        started_at=parse_since(started_text, tz=tz, now=now_utc().astimezone(ZoneInfo(tz))),
+        started_text=started_text,
+        verdict=classify(
+            get_severity_table(),
+            symptom_kind=tracker.get_slot("symptom_kind"),
+            power_ok=tracker.get_slot("power_ok"),
+            problem_persists=tracker.get_slot("problem_persists"),
+        ),
+    )
+
+
+def incident_from_slots(
+    tracker: Tracker,
+    *,
+    idempotency_key: str,
+    status: str,
+    started_at: datetime | None,
+    started_text: str | None,
+    verdict: Classification | None,
+) -> NewIncident:
+    """The record of what the intake's slots hold (a confirmed report, or a partial one for an agent)."""
+    book = get_escalation_book()
     country = tracker.get_slot("country")
     region = book.region_for_country(country)
-    tz = book.timezone_for(country)
-    started_text = tracker.get_slot("started") or ""
-    started_at = parse_since(started_text, tz=tz, now=now_utc().astimezone(ZoneInfo(tz)))
-    verdict = classify(
-        get_severity_table(),
-        symptom_kind=tracker.get_slot("symptom_kind"),
-        power_ok=tracker.get_slot("power_ok"),
-        problem_persists=tracker.get_slot("problem_persists"),
-    )
-    events = tracker.events
     return NewIncident(
-        idempotency_key=intake_key(tracker.sender_id, events, FORM_NAME),
+        idempotency_key=idempotency_key,
         status=status,
         company=tracker.get_slot("company"),
         service_id=tracker.get_slot("service_id"),
@@ -95,17 +114,17 @@ def build_incident(tracker: Tracker, *, status: str) -> NewIncident:
         symptom=tracker.get_slot("symptom"),
         symptom_kind=tracker.get_slot("symptom_kind"),
         started_at=started_at,
-        timezone=tz,
+        timezone=book.timezone_for(country),
         started_text=started_text,
         power_ok=tracker.get_slot("power_ok"),
         rebooted=tracker.get_slot("rebooted"),
         problem_persists=tracker.get_slot("problem_persists"),
-        severity=verdict.severity,
-        severity_reason=verdict.reason,
+        severity=verdict.severity if verdict else None,
+        severity_reason=verdict.reason if verdict else None,
         channel=channel_name(tracker.get_latest_input_channel()),
         sender_id=tracker.sender_id,
         escalation_level=1,
-        transcript=tuple(TranscriptEntry(role=r, text=t, at=a) for r, t, a in transcript_from_events(events)),
+        transcript=tuple(TranscriptEntry(role=r, text=t, at=a) for r, t, a in transcript_from_events(tracker.events)),
     )
 
 
