@@ -1,0 +1,68 @@
+"""Reading a target's processes from /proc (scripts/load/procs.py)."""
+
+from __future__ import annotations
+
+import os
+
+import pytest
+
+from scripts.load.procs import MemorySampler, by_label, parse_stat, process_label, status_kb
+
+VENV = "/work/main/.venv/bin"
+
+
+@pytest.mark.parametrize(
+    ("stat", "expected"),
+    [
+        ("1234 (python3.10) S 1 1234 1234 0 -1", ("S", 1234)),
+        # The command name may hold spaces and parentheses.
+        ("99 (nginx: worker (x)) R 98 77 77 0", ("R", 77)),
+        ("5 (rasa) Z 1 5 5 0", ("Z", 5)),
+    ],
+)
+def test_parse_stat(stat: str, expected: tuple[str, int]) -> None:
+    assert parse_stat(stat) == expected
+
+
+@pytest.mark.parametrize(
+    ("field", "expected"), [("VmRSS", 812344), ("VmHWM", 901000), ("VmSwap", None)]
+)
+def test_status_kb(field: str, expected: int | None) -> None:
+    status = "Name:\trasa\nVmHWM:\t  901000 kB\nVmRSS:\t  812344 kB\nThreads:\t12\n"
+    assert status_kb(status, field) == expected
+
+
+@pytest.mark.parametrize(
+    ("cmdline", "label"),
+    [
+        ([f"{VENV}/python3.10", f"{VENV}/rasa", "run", "--model", "m.tar.gz", "--port", "17105"], "rasa server :17105"),
+        ([f"{VENV}/python3.10", f"{VENV}/rasa", "run", "actions", "--actions", "actions", "--port", "17155"],
+         "action server :17155"),
+        ([f"{VENV}/python3.10", f"{VENV}/rasa", "run", "--port", "17405"], "rasa server :17405"),
+        ([f"{VENV}/python", "-m", "actions.api.server"], "web server"),
+        ([f"{VENV}/python", "-m", "scripts.cluster.launch", "--rasa-servers", "2"], "launcher"),
+        (["nginx: master process /usr/sbin/nginx -p /tmp/x -c /tmp/x/nginx.conf"], "nginx master"),
+        (["nginx: worker process"], "nginx worker"),
+        (["/usr/sbin/nginx", "-p", "/tmp/x"], "nginx master"),
+        (["/bin/bash", "scripts/run_cluster.sh"], "bash"),
+        ([], "?"),
+    ],
+)  # fmt: skip
+def test_process_label(cmdline: list[str], label: str) -> None:
+    assert process_label(cmdline) == label
+
+
+def test_two_processes_with_one_label_keep_their_pids() -> None:
+    labels = {10: "nginx worker", 11: "nginx worker", 12: "web server"}
+    assert by_label(labels, {10: 2048, 11: 1024, 12: 51200}) == {
+        "nginx worker (pid 10)": 2.0,
+        "nginx worker (pid 11)": 1.0,
+        "web server": 50.0,
+    }
+
+
+def test_the_sampler_reads_this_process_group() -> None:
+    sampler = MemorySampler(os.getpgid(0))
+    sampler.sample()
+    assert os.getpid() in sampler.peak_kb and sampler.peak_kb[os.getpid()] > 0
+    assert sampler.lifetime_peak_kb[os.getpid()] >= sampler.peak_kb[os.getpid()]
