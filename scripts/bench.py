@@ -159,7 +159,12 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--folds", type=int, default=3, help="cross-validation folds (0 to skip)")
     parser.add_argument("--conversations", type=int, default=8, help="conversations per latency run")
-    parser.add_argument("--part", choices=("all", "nlu", "latency"), default="all", help="measure only one part")
+    parser.add_argument(
+        "--part",
+        choices=("all", "nlu", "latency", "load"),
+        default="all",
+        help="measure only one part (load: issue 5's load test, only when asked: it takes 10-20 minutes)",
+    )
     args = parser.parse_args()
     OUT.mkdir(parents=True, exist_ok=True)
     results_file = OUT / "results.json"
@@ -170,8 +175,19 @@ def main() -> None:
         results["nlu"] = nlu_quality(ROOT / "models" / "noc.tar.gz", args.folds)
     if args.part in ("all", "latency"):
         results.update(latency_comparison(args.conversations))
+    if args.part == "load":
+        results["load"] = load_test()
     results_file.write_text(json.dumps(results, indent=2, ensure_ascii=False))
     print(json.dumps(results, indent=2, ensure_ascii=False))
+
+
+def load_test() -> dict:
+    """Issue 5's load test with its defaults (docs/load.md; `python -m scripts.load --help` for the options)."""
+    from scripts.load.cli import OUT as LOAD_OUT
+    from scripts.load.cli import main as load_main
+
+    load_main(["--out", str(LOAD_OUT)])
+    return json.loads(LOAD_OUT.read_text())
 
 
 def latency_comparison(conversations: int) -> dict:
