@@ -109,6 +109,10 @@ class Settings:
     # waits at most lock_wait_seconds for it before it fails.
     lock_ttl_seconds: float
     lock_wait_seconds: float
+    # A custom action that has not answered after this long fails the message's
+    # turn (actions/channels/turns.py): the customer hears of the problem and the
+    # conversation stays as it was, instead of Rasa's five-minute wait.
+    action_timeout_seconds: float
     # Reverse proxies in front of the servers: the client's IP for rate limits is
     # the entry this far from the right of X-Forwarded-For (0: the socket's peer).
     trusted_proxy_hops: int
@@ -158,6 +162,7 @@ def load_settings() -> Settings:
         retention_days=_int("RETENTION_DAYS", 365),
         lock_ttl_seconds=_float("LOCK_TTL_SECONDS", 10.0),
         lock_wait_seconds=_float("LOCK_WAIT_SECONDS", 20.0),
+        action_timeout_seconds=_float("ACTION_TIMEOUT_SECONDS", 10.0),
         trusted_proxy_hops=_int("TRUSTED_PROXY_HOPS", 0),
     )
 

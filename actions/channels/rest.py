@@ -19,6 +19,10 @@ Differences from Rasa's channel:
   ``RATE_LIMIT_SENDER_PER_MINUTE`` messages; beyond that the answer is 429
   with ``Retry-After`` and the domain's ``utter_channel_rate_limited`` as the
   bot's message (the message itself is not processed).
+* A message the bot could not process (the action server or the database
+  away, the lock store down: ``actions.channels.turns``) is answered with the
+  domain's ``utter_channel_error`` instead of an empty list; the conversation
+  is left as it was before it.
 """
 
 from __future__ import annotations
@@ -38,7 +42,8 @@ from sanic import Blueprint, response
 from sanic.request import Request
 from sanic.response import HTTPResponse
 
-from actions.channels.twilio import DOMAIN_PATH, RATE_LIMITED, read_channel_responses
+from actions.channels.turns import run_turn
+from actions.channels.twilio import BOT_FAILED, DOMAIN_PATH, RATE_LIMITED, read_channel_responses
 from actions.channels.twiml import SMS, WHATSAPP
 from actions.ratelimit.limiter import RateLimiter, ip_limit, limiter_from_settings, sender_limit
 from actions.ratelimit.rasa_channels import request_ip, too_many_json
@@ -119,7 +124,7 @@ class RestInput(RasaRestInput):
         self, settings: Settings, *, domain_path: Path = DOMAIN_PATH, limiter: RateLimiter | None = None
     ) -> None:
         self.settings = settings
-        self.responses = read_channel_responses(domain_path, (RATE_LIMITED,), channel=self.name())
+        self.responses = read_channel_responses(domain_path, (RATE_LIMITED, BOT_FAILED), channel=self.name())
         self.limiter = limiter or limiter_from_settings(settings)
 
     def blueprint(self, on_new_message: Callable[[UserMessage], Awaitable[Any]]) -> Blueprint:
@@ -161,12 +166,16 @@ class RestInput(RasaRestInput):
     ) -> list[dict[str, Any]]:
         collector = CollectingOutputChannel()
         try:
-            await on_new_message(
-                UserMessage(message.text, collector, message.sender, input_channel=self.name(), metadata=None)
+            await run_turn(
+                on_new_message,
+                UserMessage(message.text, collector, message.sender, input_channel=self.name(), metadata=None),
             )
         except CancelledError:
             logger.error("REST channel: the bot timed out on a message from %s", message.sender)
         except Exception:
-            # As Rasa's channel: what the bot said so far, never a 500 page.
-            logger.exception("REST channel: the bot failed on %r from %s", message.text, message.sender)
+            # A failed turn (action server or database away, lock store down) was
+            # not saved: the client hears why, never a 500 page or silence.
+            logger.exception("REST channel: the bot failed on a message from %s", message.sender)
+            text = self.responses.get(BOT_FAILED)
+            return [{"recipient_id": message.sender, "text": text}] if text else []
         return collector.messages

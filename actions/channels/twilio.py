@@ -57,6 +57,7 @@ from sqlalchemy.orm import sessionmaker
 from twilio.request_validator import RequestValidator
 
 from actions.channels import twilio_store
+from actions.channels.turns import run_turn
 from actions.channels.twilio_outgoing import send_text
 from actions.channels.twiml import Sender, build_twiml, empty_twiml, parse_choice, parse_sender, render_reply
 from actions.ratelimit.limiter import RateLimiter, ip_limit, limiter_from_settings, sender_limit
@@ -305,7 +306,7 @@ class TwilioInput(InputChannel):
         )
         started = time.monotonic()
         try:
-            await on_new_message(message)
+            await run_turn(on_new_message, message)
         except Exception:
             logger.exception("Twilio channel: the bot failed on %s from %s", message_sid, sender.sender_id)
             # The customer still gets a Spanish answer, never a bare 500.

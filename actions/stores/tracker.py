@@ -5,18 +5,49 @@ The rule: a PostgreSQL ``DATABASE_URL`` puts Rasa's conversations (table
 anything else (the default SQLite file of ``make run``) keeps them in memory.
 Several Rasa servers need the shared store, and SQLite on one machine's disk
 cannot be one.
+
+Both are Rasa's classes with three changes:
+
+* a turn that failed (``actions.channels.turns``) is not saved, so the
+  conversation stays as it was before the message;
+* PostgreSQL errors that a restart or failover causes are retried for a few
+  seconds; after that the turn fails instead of Rasa's ``FailSafeTrackerStore``
+  answering from an empty conversation;
+* the event broker (the live conversation log) gets the new events without
+  reading the whole conversation back: Rasa's ``stream_events`` retrieves and
+  replays it on every save just to count the events already stored, about a
+  tenth of a turn's time. Here the count comes from what was saved last
+  (memory) or from the count query the SQL store runs anyway.
 """
 
 from __future__ import annotations
 
-from typing import Any
+import asyncio
+import itertools
+import json
+import logging
+from collections.abc import Awaitable, Callable, Iterable
+from typing import Any, TypeVar
 
 from rasa.core.brokers.broker import EventBroker
 from rasa.core.tracker_store import InMemoryTrackerStore, SQLTrackerStore, TrackerStore
+from rasa.shared.core.constants import ACTION_SESSION_START_NAME
 from rasa.shared.core.domain import Domain
+from rasa.shared.core.events import ActionExecuted, Event, split_events
+from rasa.shared.core.trackers import DialogueStateTracker
 from sqlalchemy.engine import make_url
+from sqlalchemy.exc import DBAPIError, OperationalError
 
+from actions.channels import remote_actions
+from actions.channels.turns import fail_current_turn, turn_failed
 from actions.settings import get_settings
+
+logger = logging.getLogger(__name__)
+
+# A PostgreSQL restart (pg_ctl restart -m fast) takes one to three seconds here.
+DATABASE_RETRY_SECONDS = (0.2, 0.5, 1.0, 2.0, 3.0)
+
+T = TypeVar("T")
 
 
 def shares_trackers(database_url: str) -> bool:
@@ -24,20 +55,111 @@ def shares_trackers(database_url: str) -> bool:
     return make_url(database_url).get_backend_name() == "postgresql"
 
 
+def last_session_length(events: Iterable[Event]) -> int:
+    """How many events Rasa's in-memory store gives back for the latest session of ``events``."""
+    events = list(events)
+    sessions = split_events(events, ActionExecuted, {"action_name": ACTION_SESSION_START_NAME})
+    return len(events) if len(sessions) <= 1 else len(sessions[-1])
+
+
+def _skipped(tracker: DialogueStateTracker) -> bool:
+    if turn_failed():
+        logger.warning("Not saving the conversation of %s: its turn failed", tracker.sender_id)
+        return True
+    return False
+
+
+class ConversationsInMemory(InMemoryTrackerStore):
+    """Rasa's in-memory store, turn-aware and without the re-read per save."""
+
+    def __init__(self, domain: Domain, event_broker: EventBroker | None = None, **kwargs: Any) -> None:
+        super().__init__(domain, event_broker, **kwargs)
+        self._stored_lengths: dict[str, int] = {}
+
+    async def save(self, tracker: DialogueStateTracker) -> None:
+        if _skipped(tracker):
+            return
+        if self.event_broker:
+            stored = self._stored_lengths.get(tracker.sender_id, 0) if tracker.sender_id in self.store else 0
+            new_events = list(itertools.islice(tracker.events, stored, None))
+            await self._stream_new_events(self.event_broker, new_events, tracker.sender_id)
+        self.store[tracker.sender_id] = self.serialise_tracker(tracker)
+        self._stored_lengths[tracker.sender_id] = last_session_length(tracker.events)
+
+
+def _transient(exc: Exception) -> bool:
+    return isinstance(exc, OperationalError) or (isinstance(exc, DBAPIError) and exc.connection_invalidated)
+
+
+class ConversationsInDatabase(SQLTrackerStore):
+    """Rasa's SQL store, turn-aware, retrying a database that restarts, one count query per save."""
+
+    async def _with_retries(self, what: str, sender_id: str, call: Callable[[], Awaitable[T]]) -> T:
+        pauses = iter(DATABASE_RETRY_SECONDS)
+        while True:
+            try:
+                return await call()
+            except Exception as exc:
+                pause = next(pauses, None)
+                if not _transient(exc) or pause is None:
+                    fail_current_turn(f"could not {what} the conversation ({type(exc).__name__})")
+                    raise
+                logger.warning("Database error on %s of %s, retrying in %.1f s: %s", what, sender_id, pause, exc)
+                await asyncio.sleep(pause)
+
+    async def retrieve(self, sender_id: str) -> DialogueStateTracker | None:
+        async def once() -> DialogueStateTracker | None:
+            return await SQLTrackerStore.retrieve(self, sender_id)
+
+        return await self._with_retries("read", sender_id, once)
+
+    async def save(self, tracker: DialogueStateTracker) -> None:
+        if _skipped(tracker):
+            return
+
+        async def once() -> list[Event]:
+            return self._insert_new_events(tracker)
+
+        new_events = await self._with_retries("save", tracker.sender_id, once)
+        # After the commit: the live log shows only what is really stored.
+        if self.event_broker:
+            await self._stream_new_events(self.event_broker, new_events, tracker.sender_id)
+
+    def _insert_new_events(self, tracker: DialogueStateTracker) -> list[Event]:
+        """Rasa's save, returning what it inserted (Rasa re-reads the whole conversation to stream it)."""
+        with self.session_scope() as session:
+            new_events = list(self._additional_events(session, tracker))
+            for event in new_events:
+                data = event.as_dict()
+                session.add(
+                    self.SQLEvent(
+                        sender_id=tracker.sender_id,
+                        type_name=event.type_name,
+                        timestamp=data.get("timestamp"),
+                        intent_name=data.get("parse_data", {}).get("intent", {}).get("name"),
+                        action_name=data.get("name"),
+                        data=json.dumps(data),
+                    )
+                )
+            session.commit()
+        return new_events
+
+
 def tracker_store_for(
     database_url: str, domain: Domain | None = None, event_broker: EventBroker | None = None
 ) -> TrackerStore:
     if shares_trackers(database_url):
-        return SQLTrackerStore(domain=domain, host=database_url, event_broker=event_broker)
-    return InMemoryTrackerStore(domain or Domain.empty(), event_broker)
+        return ConversationsInDatabase(domain=domain, host=database_url, event_broker=event_broker)
+    return ConversationsInMemory(domain or Domain.empty(), event_broker)
 
 
 class EnvTrackerStore(TrackerStore):
-    """The class ``endpoints.yml`` names; constructing it returns Rasa's own store for the environment.
+    """The class ``endpoints.yml`` names; constructing it returns the store for the environment.
 
     Rasa accepts only a class path for a custom store, so the choice happens in
-    ``__new__`` and callers get a plain ``SQLTrackerStore`` or
-    ``InMemoryTrackerStore``, exactly what Rasa would have built itself.
+    ``__new__`` and callers get one of the two classes above. The Rasa server
+    builds its tracker store once at start-up, which is also where the turn
+    rules for custom actions are put in place (``actions.channels.remote_actions``).
     """
 
     def __new__(
@@ -47,4 +169,6 @@ class EnvTrackerStore(TrackerStore):
         event_broker: EventBroker | None = None,
         **_: Any,
     ) -> TrackerStore:
-        return tracker_store_for(get_settings().database_url, domain, event_broker)
+        settings = get_settings()
+        remote_actions.install(settings.action_timeout_seconds)
+        return tracker_store_for(settings.database_url, domain, event_broker)

@@ -8,8 +8,11 @@ from typing import Any
 
 import aiohttp
 import pytest
+from rasa.core.channels.channel import UserMessage
 
+from actions.channels import turns
 from actions.channels.rest import MAX_MESSAGE_CHARS, Refusal, RestInput, RestMessage, clean_text, parse_message
+from actions.channels.twilio import BOT_FAILED, DOMAIN_PATH, read_channel_responses
 from actions.conversation import channel_name
 from actions.settings import Settings
 from tests.channels.conftest import FakeAgent, start_channel, stop_channel
@@ -149,9 +152,7 @@ async def test_sender_limit_answers_429_with_the_domain_notice(rest) -> None:
 
 async def test_ip_limit_covers_all_senders_and_ignores_forged_forwarded_for(rest) -> None:
     client, _ = rest
-    statuses = [
-        (await client.say(f"sender-{n}", headers={"X-Forwarded-For": f"198.51.100.{n}"}))[0] for n in range(12)
-    ]
+    statuses = [(await client.say(f"sender-{n}", headers={"X-Forwarded-For": f"198.51.100.{n}"}))[0] for n in range(12)]
     assert statuses == [200] * 10 + [429] * 2
 
 
@@ -161,3 +162,34 @@ async def test_behind_a_trusted_proxy_the_forwarded_client_counts(rest) -> None:
     first = [(await client.say(f"a{n}", headers={"X-Forwarded-For": "198.51.100.1"}))[0] for n in range(3)]
     other = (await client.say("b", headers={"X-Forwarded-For": "6.6.6.6, 198.51.100.2"}))[0]
     assert first == [200, 200, 429] and other == 200
+
+
+@pytest.fixture
+async def rest_real_domain(channel_settings: Settings) -> AsyncIterator[tuple[RestClient, FakeAgent]]:
+    agent = FakeAgent()
+    server, base_url = await start_channel(RestInput(channel_settings), agent)
+    try:
+        yield RestClient(base_url), agent
+    finally:
+        await stop_channel(server)
+
+
+async def test_a_failed_turn_is_answered_with_the_domain_error(rest_real_domain) -> None:
+    client, agent = rest_real_domain
+
+    def action_server_away(message: UserMessage) -> list[dict[str, Any]]:
+        # What the guarded RemoteAction does when the action server is not there.
+        turns.fail_current_turn("action server unreachable")
+        return [{"text": "¿Cuál es el nombre de su empresa?"}]
+
+    agent.script = action_server_away
+    status, _, body = await client.say("ana", "Banco Andino")
+    error_text = read_channel_responses(DOMAIN_PATH)[BOT_FAILED]
+    assert status == 200 and body == [{"recipient_id": "ana", "text": error_text}]
+
+
+async def test_a_bot_that_raises_is_answered_with_the_domain_error(rest_real_domain) -> None:
+    client, agent = rest_real_domain
+    agent.fail = True  # e.g. the lock store (Redis) is down
+    status, _, body = await client.say("ana", "hola")
+    assert status == 200 and body == [{"recipient_id": "ana", "text": read_channel_responses(DOMAIN_PATH)[BOT_FAILED]}]
