@@ -25,7 +25,7 @@ from scripts.load.targets import (
     bare_target,
     fresh_database,
     noc_target,
-    read_store,
+    read_store_at,
 )
 
 TARGETS = ("one_server", "cluster", "bare_rasa_init")
@@ -97,7 +97,7 @@ def drive(
         "failures": failures([*warm, *conversations]),
     }
     if database_url:
-        stored, incidents = read_store(database_url)
+        stored, incidents = read_store_at(database_url)
         expected = {c.sender_id: (c.service_id, c.email) for c in customers if c.channel != MOODBOT}
         result["consistency"] = consistency([*warm, *conversations], stored, incidents, expected)
     result["ok"] = ok(result["summary"], result.get("consistency"))

@@ -95,23 +95,24 @@ async def send(
         async with request as response:
             body = await response.text()
             status = response.status
+            upstream = response.headers.get("X-NOC-Upstream")
     except asyncio.TimeoutError:
         return Turn(text, message_id, None, time.perf_counter() - started, error="timeout")
     except aiohttp.ClientError as exc:
         return Turn(text, message_id, None, time.perf_counter() - started, error=f"connection_{type(exc).__name__}")
     seconds = time.perf_counter() - started
     if status != 200:
-        return Turn(text, message_id, status, seconds, error=f"http_{status}")
+        return Turn(text, message_id, status, seconds, error=f"http_{status}", upstream=upstream)
     try:
         if message_id is not None:
             bot_texts = twiml_texts(body)
         else:
             bot_texts = [message.get("text", "") for message in rest_messages(body)]
     except (ValueError, ET.ParseError, AttributeError):
-        return Turn(text, message_id, status, seconds, error="unreadable_answer")
+        return Turn(text, message_id, status, seconds, error="unreadable_answer", upstream=upstream)
     # The moodbot says nothing to some of its messages ("ok"): that is its normal answer.
     problem = None if customer.channel == MOODBOT else turn_problem(bot_texts)
-    return Turn(text, message_id, status, seconds, bot_texts, problem)
+    return Turn(text, message_id, status, seconds, bot_texts, problem, upstream)
 
 
 def rest_messages(body: str) -> list[dict]:

@@ -23,6 +23,8 @@ class Turn:
     seconds: float
     bot_texts: list[str] = field(default_factory=list)
     error: str | None = None
+    # Which server answered behind nginx (its X-NOC-Upstream header), when it says.
+    upstream: str | None = None
 
 
 @dataclass
@@ -81,6 +83,7 @@ def summarize(conversations: Sequence[Conversation], wall_seconds: float) -> dic
         "errors": sum(errors.values()),
         "errors_by_kind": dict(sorted(errors.items())),
         "twilio_answers_over_15s": sum(turn.seconds > TWILIO_PATIENCE_SECONDS for turn in twilio),
+        "by_upstream": dict(sorted(Counter(turn.upstream for turn in answered if turn.upstream).items())),
     }
 
 

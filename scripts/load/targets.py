@@ -25,7 +25,7 @@ from pathlib import Path
 
 import requests
 from sqlalchemy import create_engine, text
-from sqlalchemy.engine import make_url
+from sqlalchemy.engine import Engine, make_url
 
 from scripts.load.driver import Endpoint
 from scripts.load.procs import group_members
@@ -209,20 +209,24 @@ def bare_target(run_dir: Path, port: int = BARE_PORT) -> Iterator[Running]:
         stop_group(process)
 
 
-def read_store(database_url: str) -> tuple[list[StoredMessage], list[StoredIncident]]:
+def read_store(engine: Engine) -> tuple[list[StoredMessage], list[StoredIncident]]:
     """Rasa's stored user messages (SQLTrackerStore's ``events``) and the incident records."""
+    with engine.connect() as conn:
+        rows = conn.execute(text("SELECT sender_id, data FROM events WHERE type_name = 'user' ORDER BY id"))
+        messages = []
+        for sender_id, data in rows:
+            event = json.loads(data)
+            messages.append(StoredMessage(sender_id, event.get("text") or "", event.get("message_id")))
+        incidents = [
+            StoredIncident(*row)
+            for row in conn.execute(text("SELECT sender_id, ticket, service_id, contact_email FROM incidents"))
+        ]
+    return messages, incidents
+
+
+def read_store_at(database_url: str) -> tuple[list[StoredMessage], list[StoredIncident]]:
     engine = create_engine(database_url, future=True)
     try:
-        with engine.connect() as conn:
-            rows = conn.execute(text("SELECT sender_id, data FROM events WHERE type_name = 'user' ORDER BY id"))
-            messages = []
-            for sender_id, data in rows:
-                event = json.loads(data)
-                messages.append(StoredMessage(sender_id, event.get("text") or "", event.get("message_id")))
-            incidents = [
-                StoredIncident(*row)
-                for row in conn.execute(text("SELECT sender_id, ticket, service_id, contact_email FROM incidents"))
-            ]
+        return read_store(engine)
     finally:
         engine.dispose()
-    return messages, incidents
