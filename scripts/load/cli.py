@@ -104,6 +104,35 @@ def drive(
     return result
 
 
+def log_tails(run_dir: Path, chars: int = 1500) -> dict[str, str]:
+    """The end of every log of a target that failed (the folder is deleted after the run)."""
+    return {
+        str(log.relative_to(run_dir)): log.read_text(errors="replace")[-chars:]
+        for log in sorted(run_dir.rglob("*.log"))
+    }
+
+
+def measure_one(name: str, run_dir: Path, channels: Sequence[str], args: argparse.Namespace, seed: int) -> dict:
+    """One target started, driven and stopped; a target that fails to start is reported, and the run goes on."""
+    try:
+        if name == "bare_rasa_init":
+            with bare_target(run_dir) as running:
+                return drive(running.endpoint, (MOODBOT,), args, warmup=args.warmup, seed=seed, pgid=running.pgid)
+        with fresh_database(args.postgres_url) as database_url, noc_target(name, run_dir, database_url) as running:
+            return drive(
+                running.endpoint,
+                channels,
+                args,
+                warmup=args.warmup * SERVERS[name],
+                seed=seed,
+                pgid=running.pgid,
+                database_url=database_url,
+            )
+    # Whatever went wrong with one target, the others are still measured.
+    except Exception as exc:
+        return {"error": f"{type(exc).__name__}: {exc}", "logs": log_tails(run_dir), "ok": False}
+
+
 def measure_targets(args: argparse.Namespace) -> dict:
     """Each chosen target started, driven and stopped in turn; the JSON report."""
     seed = random.randrange(1000)
@@ -124,24 +153,8 @@ def measure_targets(args: argparse.Namespace) -> dict:
     try:
         for name in args.targets.split(","):
             print(f"[{name}] ...", flush=True)
-            if name == "bare_rasa_init":
-                with bare_target(tmp / name) as running:
-                    result = drive(running.endpoint, (MOODBOT,), args, warmup=args.warmup, seed=seed, pgid=running.pgid)
-            else:
-                with fresh_database(args.postgres_url) as database_url, noc_target(
-                    name, tmp / name, database_url
-                ) as running:
-                    result = drive(
-                        running.endpoint,
-                        channels,
-                        args,
-                        warmup=args.warmup * SERVERS[name],
-                        seed=seed,
-                        pgid=running.pgid,
-                        database_url=database_url,
-                    )
-            results["targets"][name] = result
-            print(f"[{name}] {json.dumps(result['summary'], ensure_ascii=False)}", flush=True)
+            results["targets"][name] = result = measure_one(name, tmp / name, channels, args, seed)
+            print(f"[{name}] {json.dumps(result.get('summary') or result, ensure_ascii=False)[:2000]}", flush=True)
     finally:
         if args.keep_logs:
             print(f"Logs kept in {tmp}", flush=True)

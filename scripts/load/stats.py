@@ -196,6 +196,9 @@ def markdown(results: Mapping) -> str:
         "|---|---|---|---|---|---|---|",
     ]
     for name, target in targets.items():
+        if "summary" not in target:
+            lines.append(f"| {name} | failed: {target.get('error')} | | | | | |")
+            continue
         summary, checks = target["summary"], target.get("consistency")
         integrity = (
             f"{checks['messages_lost']} / {checks['messages_duplicated']}; "

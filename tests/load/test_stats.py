@@ -195,3 +195,9 @@ def test_ratios_and_report_name_every_target() -> None:
         assert f"| {name} | 1/1 |" in report
     assert "| cluster | rasa server :17105 | 812.5 |" in report
     assert "- cluster / one server, messages/s: 1.7" in report
+
+
+def test_a_target_that_failed_to_start_is_a_row_of_the_report() -> None:
+    targets = {"cluster": {"error": "TimeoutError: not ready", "ok": False}}
+    assert "| cluster | failed: TimeoutError: not ready |" in markdown({"targets": targets, "ratios": ratios(targets)})
+    assert ratios(targets)["cluster / one server, messages/s"] is None
