@@ -1,8 +1,11 @@
 """`make run-cluster`: Rasa servers and action servers behind nginx, on PostgreSQL and Redis.
 
-Runs in the foreground until Ctrl-C (or SIGTERM), or until one of its servers
-exits; then it stops all of them. Each server's output goes to
-``<run dir>/logs/<name>.log``. See docs/production.md.
+Runs in the foreground until Ctrl-C (or SIGTERM); then it stops all of them.
+It supervises them as a deployment's process manager would: a Rasa, action or
+web server that exits is started again (after 1 s, doubling to 30 s), unless
+it already was restarted MAX_RESTARTS times in RESTART_WINDOW_SECONDS: then,
+and when nginx exits, everything stops. Each server's output goes to
+``<run dir>/logs/<name>.log`` (a restarted server appends). See docs/production.md.
 """
 
 from __future__ import annotations
@@ -14,9 +17,9 @@ import subprocess
 import sys
 import time
 from collections.abc import Sequence
+from dataclasses import dataclass, field
 from pathlib import Path
 from types import FrameType
-from typing import IO
 
 import redis
 import requests
@@ -41,6 +44,12 @@ from scripts.cluster.plan import (
 STOP_TIMEOUT_SECONDS = 30
 # Two models loading at once on two busy cores took six minutes.
 READY_TIMEOUT_SECONDS = 900
+# A server that keeps dying (bad model, port taken, database refusing) is not
+# restarted forever: the operator has to look at its log.
+MAX_RESTARTS = 5
+RESTART_WINDOW_SECONDS = 300
+FIRST_BACKOFF_SECONDS = 1.0
+MAX_BACKOFF_SECONDS = 30.0
 
 
 class Stop(Exception):
@@ -99,33 +108,33 @@ def prepare(plan: ClusterPlan, env: dict[str, str]) -> None:
     )
 
 
-def start(plan: ClusterPlan, env: dict[str, str]) -> list[tuple[Process, subprocess.Popen]]:
+@dataclass
+class Child:
+    """One supervised process: what it runs and its current incarnation."""
+
+    process: Process
+    popen: subprocess.Popen
+    # Monotonic times of its restarts, the recent ones only.
+    restarts: list[float] = field(default_factory=list)
+    # When it is due to start again after an exit (None: running).
+    restart_at: float | None = None
+    # Restarted and not answering its health URL yet.
+    recovering: bool = False
+
+
+def spawn(process: Process, plan: ClusterPlan, env: dict[str, str], *, append: bool = False) -> subprocess.Popen:
+    with open(plan.log_dir / f"{process.name}.log", "a" if append else "w", encoding="utf-8") as log:
+        # The child holds its own descriptor.
+        return subprocess.Popen(
+            process.command, cwd=ROOT, env={**env, **dict(process.env)}, stdout=log, stderr=subprocess.STDOUT
+        )
+
+
+def start(plan: ClusterPlan, env: dict[str, str], started: list[Child]) -> None:
+    """Starts every process into ``started`` (the caller's list, so that it can stop them if this fails)."""
     plan.log_dir.mkdir(parents=True, exist_ok=True)
-    running: list[tuple[Process, subprocess.Popen]] = []
-    logs: list[IO[str]] = []
-    try:
-        for process in processes(plan, nginx=find_nginx() or "nginx"):
-            log = open(plan.log_dir / f"{process.name}.log", "w", encoding="utf-8")  # noqa: SIM115
-            logs.append(log)
-            child = subprocess.Popen(
-                process.command, cwd=ROOT, env={**env, **dict(process.env)}, stdout=log, stderr=subprocess.STDOUT
-            )
-            running.append((process, child))
-    except BaseException:
-        stop(running)
-        raise
-    finally:
-        # The children hold their own descriptors.
-        for log in logs:
-            log.close()
-    return running
-
-
-def exited(running: list[tuple[Process, subprocess.Popen]]) -> tuple[Process, int] | None:
-    for process, child in running:
-        if child.poll() is not None:
-            return process, child.returncode
-    return None
+    for process in processes(plan, nginx=find_nginx() or "nginx"):
+        started.append(Child(process, spawn(process, plan, env)))
 
 
 def answers(url: str) -> bool:
@@ -135,38 +144,89 @@ def answers(url: str) -> bool:
         return False
 
 
-def supervise(running: list[tuple[Process, subprocess.Popen]], plan: ClusterPlan) -> int:
-    """Wait for readiness, then for the first exit. Returns the exit code for the launcher."""
-    waiting = [process for process, _ in running if process.health_url]
+def backoff(restarts: int) -> float:
+    return min(FIRST_BACKOFF_SECONDS * 2 ** max(0, restarts - 1), MAX_BACKOFF_SECONDS)
+
+
+def note_exit(child: Child, code: int, plan: ClusterPlan, now: float) -> bool:
+    """Schedules the restart of a process that exited; False when it must not be restarted."""
+    name = child.process.name
+    log = plan.log_dir / f"{name}.log"
+    if not child.process.restart:
+        print(f"{name} exited with {code}; stopping everything (see {log})", file=sys.stderr, flush=True)
+        return False
+    child.restarts = [at for at in child.restarts if now - at < RESTART_WINDOW_SECONDS]
+    if len(child.restarts) >= MAX_RESTARTS:
+        print(
+            f"{name} exited with {code} after {len(child.restarts)} restarts in {RESTART_WINDOW_SECONDS} s; "
+            f"giving up and stopping everything (see {log})",
+            file=sys.stderr,
+            flush=True,
+        )
+        return False
+    child.restarts.append(now)
+    delay = backoff(len(child.restarts))
+    print(f"{name} exited with {code}; restarting in {delay:g} s (see {log})", file=sys.stderr, flush=True)
+    child.restart_at = now + delay
+    return True
+
+
+def supervise(
+    children: list[Child],
+    plan: ClusterPlan,
+    env: dict[str, str],
+    *,
+    poll_seconds: float = 1.0,
+) -> int:
+    """Waits for readiness, restarts what exits; returns the launcher's exit code when it gives up."""
+    waiting = [child for child in children if child.process.health_url]
     deadline = time.monotonic() + READY_TIMEOUT_SECONDS
     while True:
-        gone = exited(running)
-        if gone is not None:
-            process, code = gone
-            print(f"{process.name} exited with {code}; see {plan.log_dir / process.name}.log", file=sys.stderr)
-            return 1
+        now = time.monotonic()
+        for child in children:
+            if child.restart_at is None:
+                code = child.popen.poll()
+                if code is not None and not note_exit(child, code, plan, now):
+                    return 1
+            elif now >= child.restart_at:
+                child.restart_at = None
+                child.popen = spawn(child.process, plan, env, append=True)
+                child.recovering = child.process.health_url is not None
+        for child in children:
+            if waiting or not child.recovering or child.restart_at is not None:
+                continue
+            if answers(child.process.health_url or ""):
+                child.recovering = False
+                print(f"{child.process.name} is back", flush=True)
         if waiting:
-            waiting = [process for process in waiting if not answers(process.health_url or "")]
+            waiting = [
+                child
+                for child in waiting
+                if child.restart_at is not None or not answers(child.process.health_url or "")
+            ]
             if not waiting:
+                # Whatever restarted before readiness is announced as ready here, not again.
+                for child in children:
+                    child.recovering = False
                 print(f"Cluster ready: {plan.rasa_url}/webhooks/rest/webhook", flush=True)
             elif time.monotonic() > deadline:
-                names = ", ".join(process.name for process in waiting)
+                names = ", ".join(child.process.name for child in waiting)
                 print(f"Not ready after {READY_TIMEOUT_SECONDS} s: {names}", file=sys.stderr)
                 return 1
-        time.sleep(1)
+        time.sleep(poll_seconds)
 
 
-def stop(running: list[tuple[Process, subprocess.Popen]]) -> None:
-    for _, child in running:
-        if child.poll() is None:
-            child.terminate()
+def stop(children: list[Child]) -> None:
+    for child in children:
+        if child.popen.poll() is None:
+            child.popen.terminate()
     deadline = time.monotonic() + STOP_TIMEOUT_SECONDS
-    for _, child in running:
+    for child in children:
         try:
-            child.wait(timeout=max(0.1, deadline - time.monotonic()))
+            child.popen.wait(timeout=max(0.1, deadline - time.monotonic()))
         except subprocess.TimeoutExpired:
-            child.kill()
-            child.wait()
+            child.popen.kill()
+            child.popen.wait()
 
 
 def describe(plan: ClusterPlan) -> str:
@@ -196,7 +256,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     # SIGINT ignored and installs no KeyboardInterrupt: Ctrl-C (SIGINT to the
     # group) would then stop the servers but not the launcher.
     signal.signal(signal.SIGINT, signal.default_int_handler)
-    running: list[tuple[Process, subprocess.Popen]] = []
+    running: list[Child] = []
     try:
         plan = plan_cluster(
             load_settings(),
@@ -206,9 +266,9 @@ def main(argv: Sequence[str] | None = None) -> int:
         )
         env = {**os.environ, **child_environment(plan)}
         prepare(plan, env)
-        running = start(plan, env)
+        start(plan, env, running)
         print(describe(plan), flush=True)
-        return supervise(running, plan)
+        return supervise(running, plan, env)
     except ClusterError as exc:
         print(f"make run-cluster: {exc}", file=sys.stderr)
         return 2

@@ -41,6 +41,9 @@ class Process:
     health_url: str | None
     # On top of the cluster's environment (child_environment).
     env: tuple[tuple[str, str], ...] = ()
+    # Restarted by the launcher when it exits. Not nginx: without the load
+    # balancer nothing reaches the cluster, so its exit stops everything.
+    restart: bool = True
 
 
 @dataclass(frozen=True)
@@ -147,6 +150,7 @@ def processes(plan: ClusterPlan, *, nginx: str = "nginx") -> list[Process]:
             "nginx",
             (nginx, "-p", str(plan.run_dir), "-c", str(plan.nginx_conf), "-e", str(plan.log_dir / "nginx-error.log")),
             None,
+            restart=False,
         )
     )
     return started
