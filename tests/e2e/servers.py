@@ -6,7 +6,7 @@ import os
 import subprocess
 import sys
 import time
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 
 import requests
@@ -25,6 +25,16 @@ class Servers:
     token: str
     database_url: str
     log_dir: Path
+    # What started each server, for tests that kill one and start it again.
+    commands: dict[str, list[str]] = field(default_factory=dict)
+    env: dict[str, str] = field(default_factory=dict)
+    processes: dict[str, subprocess.Popen] = field(default_factory=dict)
+
+    def start(self, name: str) -> subprocess.Popen:
+        log = open(self.log_dir / f"{name}.log", "a")  # noqa: SIM115 - closed with the process
+        proc = subprocess.Popen(self.commands[name], cwd=ROOT, env=self.env, stdout=log, stderr=subprocess.STDOUT)
+        self.processes[name] = proc
+        return proc
 
 
 def wait_for(url: str, procs: list[subprocess.Popen], timeout: float) -> None:
@@ -65,9 +75,7 @@ def start_servers(
     }
     subprocess.run([str(BIN / "python"), "-m", "actions.store.migrate"], cwd=ROOT, env=env, check=True)
     commands = {
-        "actions": [
-            str(BIN / "rasa"), "run", "actions", "--actions", "actions", "--port", str(action_port), *LOGGING
-        ],
+        "actions": [str(BIN / "rasa"), "run", "actions", "--actions", "actions", "--port", str(action_port), *LOGGING],
         "web": [str(BIN / "python"), "-m", "actions.api.server"],
         "rasa": [
             str(BIN / "rasa"),
@@ -83,10 +91,6 @@ def start_servers(
             *LOGGING,
         ],
     }
-    procs = []
-    for name, command in commands.items():
-        log = open(tmp / f"{name}.log", "w")  # noqa: SIM115 - closed with the process
-        procs.append(subprocess.Popen(command, cwd=ROOT, env=env, stdout=log, stderr=subprocess.STDOUT))
     servers = Servers(
         rasa_url=f"http://127.0.0.1:{rasa_port}",
         web_url=f"http://127.0.0.1:{web_port}",
@@ -94,7 +98,10 @@ def start_servers(
         token="e2e-token",
         database_url=database_url,
         log_dir=tmp,
+        commands=commands,
+        env=env,
     )
+    procs = [servers.start(name) for name in commands]
     try:
         wait_for(f"{servers.action_url}/health", procs, 120)
         wait_for(f"{servers.web_url}/api/health", procs, 60)
