@@ -63,13 +63,16 @@ LAST_NAMES = (
 )  # fmt: skip
 SYMPTOMS = (
     "el enlace de la sede norte está caído desde ayer",
-    "no tenemos internet desde las 8",
+    "no tenemos internet desde ayer a las 8",
     "el internet de la oficina se cae a cada rato",
-    "hay pérdida de paquetes hacia el data center desde esta mañana",
+    "hay pérdida de paquetes hacia el data center desde anoche",
     "la navegación está lentísima y los usuarios se quejan",
     "el servicio no tiene conexión desde hace dos horas",
 )
-SINCE = ("desde ayer a las 3 de la tarde", "hace dos horas", "desde esta mañana")
+# Past at any hour in any of the countries: "esta mañana" is the future at 01:00 local
+# time, and the bot refuses it.
+# The opening messages' times obey the same rule.
+SINCE = ("desde ayer a las 3 de la tarde", "hace dos horas", "desde ayer")
 
 TICKET = re.compile(r"INC-\d{4}-\d{6}")
 # utter_incident_opened: the one message that says the intake is complete.
@@ -98,7 +101,8 @@ class Customer:
     email: str
     country: str
     symptom: str
-    since: str
+    # Said again in other words when the bot did not understand it.
+    since: tuple[str, ...]
     # Sent first, before the customer reacts to any question.
     opening: tuple[str, ...]
     # "sí", or "1" for a Twilio customer who answers from the numbered list.
@@ -129,7 +133,7 @@ def make_customer(index: int, channel: str, seed: int) -> Customer:
         raise ValueError(f"at most {MAX_CUSTOMERS} customers per run")
     if channel == MOODBOT:
         return Customer(
-            index, MOODBOT, f"load-{seed:03d}-{index}", "", "", "", "", "", "", "", "", MOODBOT_MESSAGES, "yes"
+            index, MOODBOT, f"load-{seed:03d}-{index}", "", "", "", "", "", "", "", (), MOODBOT_MESSAGES, "yes"
         )
     country = COUNTRIES[index % len(COUNTRIES)]
     company = COMPANIES[index % len(COMPANIES)]
@@ -145,7 +149,7 @@ def make_customer(index: int, channel: str, seed: int) -> Customer:
         (symptom,),
         # Several checklist items in one message.
         (f"Soy {name} de {company}, el servicio {service_id} no tiene conexión desde ayer",),
-        (f"buenas tardes, el circuito {service_id} está caído desde las 10 de la mañana",),
+        (f"buenas tardes, el circuito {service_id} está caído desde ayer a las 10 de la mañana",),
     )
     if channel == REST:
         address = f"load-{seed:03d}-{index}"
@@ -166,7 +170,7 @@ def make_customer(index: int, channel: str, seed: int) -> Customer:
         email=f"{ascii_slug(first)}.{ascii_slug(last)}{index}@{ascii_slug(company)}.com",
         country=country.name,
         symptom=symptom,
-        since=SINCE[index % len(SINCE)],
+        since=SINCE[index % len(SINCE) :] + SINCE[: index % len(SINCE)],
         opening=openings[(index // len(INTAKE_CHANNELS)) % len(openings)],
         yes="1" if channel in TWILIO_CHANNELS and index % 2 == 0 else "sí",
     )
@@ -180,15 +184,19 @@ def _yes(customer: Customer, bot_texts: Sequence[str]) -> str:
     return customer.yes
 
 
-def answer_to(question: str, customer: Customer, bot_texts: Sequence[str] = ()) -> str | None:
+def answer_to(
+    question: str, customer: Customer, bot_texts: Sequence[str] = (), sent: Sequence[str] = ()
+) -> str | None:
     """The reply to one bot message, or None when it asks nothing the customer knows.
 
     Order matters: "¿El equipo está encendido y la sede tiene energía sin
     problemas?" must read as the power question, not as "which problem".
+    An item with several wordings gets the next one each time it is asked
+    again (``sent``: what the customer said so far), as a person rephrases.
     """
     q = question.lower()
     yes = _yes(customer, bot_texts)
-    rules: tuple[tuple[str, str], ...] = (
+    rules: tuple[tuple[str, str | tuple[str, ...]], ...] = (
         ("correctos", yes),  # the summary
         ("desde el que nos escribe", yes),  # Twilio: confirm the number it writes from
         ("restablecer la energía", yes),
@@ -210,30 +218,33 @@ def answer_to(question: str, customer: Customer, bot_texts: Sequence[str] = ()) 
     )
     for keyword, reply in rules:
         if keyword in q:
-            return reply
+            if isinstance(reply, str):
+                return reply
+            said = sum(message in reply for message in sent)
+            return reply[said % len(reply)]
     return None
 
 
-def answer(customer: Customer, bot_texts: Sequence[str]) -> str | None:
+def answer(customer: Customer, bot_texts: Sequence[str], sent: Sequence[str] = ()) -> str | None:
     """The reply to a bot turn: to its last message that asks something (an agent offer may follow it)."""
     for text in reversed(bot_texts):
         # Messages of one Twilio answer are joined by blank lines (docs/twilio.md).
         for part in reversed(text.split("\n\n")):
-            reply = answer_to(part, customer, bot_texts)
+            reply = answer_to(part, customer, bot_texts, sent)
             if reply is not None:
                 return reply
     return None
 
 
-def next_message(customer: Customer, sent: int, bot_texts: Sequence[str]) -> str | None:
-    """What the customer sends after ``sent`` messages, given the bot's last turn; None: nothing more."""
-    if sent >= MAX_TURNS:
+def next_message(customer: Customer, sent: Sequence[str], bot_texts: Sequence[str]) -> str | None:
+    """What the customer sends after the messages ``sent``, given the bot's last turn; None: nothing more."""
+    if len(sent) >= MAX_TURNS:
         return None
-    if sent < len(customer.opening):
-        return customer.opening[sent]
+    if len(sent) < len(customer.opening):
+        return customer.opening[len(sent)]
     if customer.channel == MOODBOT:
         return None
-    return answer(customer, bot_texts)
+    return answer(customer, bot_texts, sent)
 
 
 def ticket_opened(bot_texts: Sequence[str]) -> str | None:

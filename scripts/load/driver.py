@@ -135,7 +135,7 @@ async def converse(
     """One customer from the first message to the ticket (or to the first error), into ``conversation``."""
     bot_texts: list[str] = []
     while True:
-        text = next_message(customer, len(conversation.turns), bot_texts)
+        text = next_message(customer, [turn.text for turn in conversation.turns], bot_texts)
         if text is None:
             if customer.channel == MOODBOT:
                 conversation.finished = True

@@ -53,7 +53,7 @@ TWILIO_CUSTOMER = make_customer(4, WHATSAPP, seed=7)  # index even: answers "1" 
         ("utter_ask_symptom", REST_CUSTOMER, REST_CUSTOMER.symptom),
         ("utter_ask_symptom_kind", REST_CUSTOMER, "sin servicio"),
         ("utter_ask_symptom_kind", TWILIO_CUSTOMER, "1"),
-        ("utter_ask_started", REST_CUSTOMER, REST_CUSTOMER.since),
+        ("utter_ask_started", REST_CUSTOMER, REST_CUSTOMER.since[0]),
         ("utter_ask_power_ok", REST_CUSTOMER, "sí"),
         ("utter_ask_power_ok", TWILIO_CUSTOMER, "1"),
         ("utter_ask_rebooted", REST_CUSTOMER, "sí, ya lo reiniciamos"),
@@ -71,7 +71,7 @@ TWILIO_CUSTOMER = make_customer(4, WHATSAPP, seed=7)  # index even: answers "1" 
         ("utter_phone_needs_country", REST_CUSTOMER, REST_CUSTOMER.country),
         ("utter_invalid_service_id", REST_CUSTOMER, REST_CUSTOMER.service_id),
         ("utter_invalid_contact_name", REST_CUSTOMER, REST_CUSTOMER.name),
-        ("utter_invalid_started", REST_CUSTOMER, REST_CUSTOMER.since),
+        ("utter_invalid_started", REST_CUSTOMER, REST_CUSTOMER.since[0]),
         ("utter_invalid_symptom", REST_CUSTOMER, REST_CUSTOMER.symptom),
     ],
 )
@@ -115,20 +115,34 @@ def test_a_twilio_customer_types_yes_when_an_agent_offer_shares_the_numbered_lis
     assert answer(TWILIO_CUSTOMER, offered) == "sí, ya lo reiniciamos"
 
 
+MOODBOT_CUSTOMER = make_customer(0, MOODBOT, 7)
+
+
 @pytest.mark.parametrize(
     ("customer", "sent", "bot_texts", "expected"),
     [
-        (REST_CUSTOMER, 0, [], REST_CUSTOMER.opening[0]),
-        (REST_CUSTOMER, 1, ["¿Cuál es el nombre de su empresa?"], REST_CUSTOMER.company),
-        (REST_CUSTOMER, 1, ["Disculpe, no le entendí."], None),
-        (REST_CUSTOMER, MAX_TURNS, ["¿Cuál es el nombre de su empresa?"], None),
-        (make_customer(0, MOODBOT, 7), 0, [], MOODBOT_MESSAGES[0]),
-        (make_customer(0, MOODBOT, 7), len(MOODBOT_MESSAGES) - 1, ["Bye"], MOODBOT_MESSAGES[-1]),
-        (make_customer(0, MOODBOT, 7), len(MOODBOT_MESSAGES), ["Bye"], None),
+        (REST_CUSTOMER, [], [], REST_CUSTOMER.opening[0]),
+        (REST_CUSTOMER, ["hola"], ["¿Cuál es el nombre de su empresa?"], REST_CUSTOMER.company),
+        (REST_CUSTOMER, ["hola"], ["Disculpe, no le entendí."], None),
+        (REST_CUSTOMER, ["hola"] * MAX_TURNS, ["¿Cuál es el nombre de su empresa?"], None),
+        (MOODBOT_CUSTOMER, [], [], MOODBOT_MESSAGES[0]),
+        (MOODBOT_CUSTOMER, MOODBOT_MESSAGES[:-1], ["Bye"], MOODBOT_MESSAGES[-1]),
+        (MOODBOT_CUSTOMER, MOODBOT_MESSAGES, ["Bye"], None),
     ],
 )
-def test_next_message(customer, sent: int, bot_texts: list[str], expected: str | None) -> None:
+def test_next_message(customer, sent: list[str], bot_texts: list[str], expected: str | None) -> None:
     assert next_message(customer, sent, bot_texts) == expected
+
+
+def test_since_when_is_said_in_other_words_each_time_the_bot_asks_again() -> None:
+    refused = domain_texts("utter_invalid_started") + domain_texts("utter_ask_started")
+    sent = ["hola", REST_CUSTOMER.symptom]
+    replies = []
+    for _ in range(len(REST_CUSTOMER.since) + 1):
+        replies.append(next_message(REST_CUSTOMER, sent, refused))
+        sent.append(replies[-1])
+    assert replies == [*REST_CUSTOMER.since, REST_CUSTOMER.since[0]]
+    assert len(set(REST_CUSTOMER.since)) == 3
 
 
 @pytest.mark.parametrize("index", range(len(COUNTRIES) * 3))
