@@ -2,12 +2,15 @@
 
 from __future__ import annotations
 
+from datetime import datetime
 from pathlib import Path
+from zoneinfo import ZoneInfo
 
 import pytest
 import yaml
 
 from actions.phones import normalize_phone
+from actions.timeparse import parse_since
 from scripts.load.customers import (
     COUNTRIES,
     INTAKE_CHANNELS,
@@ -213,3 +216,28 @@ def test_ticket_opened(bot_texts: list[str], ticket: str | None) -> None:
 )
 def test_turn_problem(bot_texts: list[str], problem: str | None) -> None:
     assert turn_problem(bot_texts) == problem
+
+
+# Every time a customer gives, alone or inside its opening, at four hours of the day
+# (a run starts at any hour): the bot refuses a moment in the future.
+TIMES_SAID = (
+    *make_customer(0, REST, seed=1).since,
+    "desde ayer a las 8",
+    "desde anoche",
+    "desde ayer a las 10 de la mañana",
+)
+
+
+@pytest.mark.parametrize("said", TIMES_SAID)
+@pytest.mark.parametrize("zone", ["America/Bogota", "America/Lima", "America/Mexico_City", "America/Santiago"])
+@pytest.mark.parametrize("hour", [0, 7, 13, 23])
+def test_what_customers_say_about_since_when_is_past_at_any_hour(said: str, zone: str, hour: int) -> None:
+    now = datetime(2026, 12, 1, hour, 30, tzinfo=ZoneInfo(zone))
+    assert parse_since(said, tz=zone, now=now) is not None
+
+
+def test_the_times_above_are_those_the_customers_say() -> None:
+    customers = [make_customer(index, REST, seed=1) for index in range(24)]
+    said = " ".join(text for c in customers for text in (*c.opening, c.symptom))
+    assert all(phrase in said for phrase in TIMES_SAID[3:])
+    assert {c.since[0] for c in customers} == set(TIMES_SAID[:3])
