@@ -1,28 +1,60 @@
-"""Fixtures of the production-mode tests: Redis, PostgreSQL and a private Redis server to stop.
+"""Fixtures of the production-mode tests: Redis, PostgreSQL and the one cluster of all cluster tests.
 
 The machine's Redis (127.0.0.1:6379, or ``TEST_REDIS_URL``) serves the lock
 store's unit tests, each with its own key prefix. Tests that take Redis away
 start their own ``redis-server`` on a port of 16000-16999 instead.
+
+``cluster`` is `make run-cluster` on test ports, started once for all of
+tests/cluster (loading four servers takes minutes on two cores) on a
+PostgreSQL and a Redis of its own, which the tests stop and restart. Package
+scope rather than session: it is stopped when the run leaves this folder, not
+left eating the two cores and memory through the rest of `make test`. Tests
+marked ``stops_cluster`` run after every other test of the folder.
 """
 
 from __future__ import annotations
 
 import os
-import shutil
-import subprocess
-import time
 import uuid
 from collections.abc import Iterator
+from pathlib import Path
 
 import pytest
 import redis
+from sqlalchemy import create_engine
+from sqlalchemy.engine import Engine
+
+from tests.cluster.cluster import POSTGRES_PORT, REDIS_PORT, Cluster, kill_cluster, start_cluster
+from tests.cluster.servers import PostgresServer, RedisServer
 
 # The store's PostgreSQL fixtures (see tests/store/conftest.py).
 from tests.store.conftest import postgres_admin_engine, postgresql_url  # noqa: F401
 
+__all__ = ["CLOSED_PORT", "MACHINE_REDIS_URL", "PostgresServer", "RedisServer"]
+
 MACHINE_REDIS_URL = "redis://127.0.0.1:6379/0"
 # Nothing listens here: a Redis that is down.
 CLOSED_PORT = 16999
+STOPS_CLUSTER = "stops_cluster"
+
+
+def pytest_configure(config: pytest.Config) -> None:
+    config.addinivalue_line("markers", f"{STOPS_CLUSTER}: stops the session's cluster, so it runs last")
+
+
+def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
+    # Whatever the order of files on the command line, nothing may need the
+    # cluster after it was stopped: those tests go right after the last test of
+    # this folder (not to the end of the session, which would start a second
+    # cluster for them after the package's one was torn down).
+    here = Path(__file__).parent
+    stoppers = [item for item in items if item.get_closest_marker(STOPS_CLUSTER) is not None]
+    if not stoppers:
+        return
+    rest = [item for item in items if item.get_closest_marker(STOPS_CLUSTER) is None]
+    ours = [index for index, item in enumerate(rest) if here in item.path.parents]
+    at = ours[-1] + 1 if ours else len(rest)
+    items[:] = rest[:at] + stoppers + rest[at:]
 
 
 @pytest.fixture(scope="session")
@@ -51,43 +83,26 @@ def key_prefix(redis_url: str) -> Iterator[str]:
         client.close()
 
 
-class RedisServer:
-    """A ``redis-server`` of the test's own, which the test may stop and start again."""
+@pytest.fixture(scope="package")
+def cluster(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Cluster]:
+    postgres = PostgresServer(POSTGRES_PORT)
+    redis_server = RedisServer(REDIS_PORT)
+    started: Cluster | None = None
+    try:
+        postgres.start()
+        redis_server.start()
+        started = start_cluster(tmp_path_factory.mktemp("cluster"), postgres=postgres, redis=redis_server)
+        yield started
+    finally:
+        if started is not None:
+            kill_cluster(started)
+        redis_server.stop()
+        postgres.remove()
 
-    def __init__(self, port: int) -> None:
-        self.port = port
-        self.url = f"redis://127.0.0.1:{port}/0"
-        self.process: subprocess.Popen | None = None
 
-    def start(self) -> None:
-        executable = shutil.which("redis-server")
-        if executable is None:
-            pytest.fail("redis-server is not installed", pytrace=False)
-        self.process = subprocess.Popen(
-            [executable, "--port", str(self.port), "--bind", "127.0.0.1", "--save", "", "--appendonly", "no"],
-            stdout=subprocess.DEVNULL,
-            stderr=subprocess.DEVNULL,
-        )
-        client = redis.Redis.from_url(self.url, socket_connect_timeout=1)
-        deadline = time.monotonic() + 10
-        try:
-            while True:
-                try:
-                    client.ping()
-                    return
-                except redis.ConnectionError:
-                    if time.monotonic() > deadline or self.process.poll() is not None:
-                        raise
-                    time.sleep(0.1)
-        finally:
-            client.close()
-
-    def stop(self) -> None:
-        if self.process is not None and self.process.poll() is None:
-            self.process.terminate()
-            try:
-                self.process.wait(timeout=10)
-            except subprocess.TimeoutExpired:
-                self.process.kill()
-                self.process.wait()
-        self.process = None
+@pytest.fixture(scope="package")
+def database(cluster: Cluster) -> Iterator[Engine]:
+    # pool_pre_ping: the faults tests restart this PostgreSQL under the engine.
+    engine = create_engine(cluster.database_url, future=True, pool_pre_ping=True)
+    yield engine
+    engine.dispose()

@@ -1,91 +1,36 @@
 """`make run-cluster` for real: two Rasa servers and two action servers behind nginx.
 
-One cluster for the module (its own PostgreSQL schema and its own Redis server,
-which a test stops); the last test stops it with Ctrl-C.
+The one cluster of tests/cluster (conftest.py: its own PostgreSQL and Redis
+servers, which tests stop and restart); the Ctrl-C test stops it, after every
+other test of the folder.
 """
 
 from __future__ import annotations
 
-import json
-import re
 import threading
 import time
 import uuid
 import xml.etree.ElementTree as ET
 from collections import Counter
-from collections.abc import Iterator
 
 import pytest
 import requests
-from sqlalchemy import create_engine, text
 from sqlalchemy.engine import Engine
 from twilio.request_validator import RequestValidator
 
 from actions.channels.twilio import BOT_FAILED, DOMAIN_PATH, read_channel_responses
 from tests.cluster.cluster import (
     RASA_BACKENDS,
-    REDIS_PORT,
+    TICKET,
     TOKEN,
     TWILIO_TOKEN,
     Cluster,
+    events_of,
     group_members,
-    kill_cluster,
     press_ctrl_c,
-    start_cluster,
+    say,
+    texts,
 )
-from tests.cluster.conftest import RedisServer
-
-TICKET = re.compile(r"INC-\d{4}-\d{6}")
-
-
-@pytest.fixture(scope="module")
-def cluster(tmp_path_factory: pytest.TempPathFactory, postgres_admin_engine: Engine) -> Iterator[Cluster]:
-    schema = f"test_cluster_{uuid.uuid4().hex[:8]}"
-    with postgres_admin_engine.connect() as conn:
-        conn.execute(text(f'CREATE SCHEMA "{schema}"'))
-    database_url = postgres_admin_engine.url.set(query={"options": f"-csearch_path={schema}"})
-    redis = RedisServer(REDIS_PORT)
-    started: Cluster | None = None
-    try:
-        redis.start()
-        started = start_cluster(
-            tmp_path_factory.mktemp("cluster"),
-            database_url=database_url.render_as_string(hide_password=False),
-            redis=redis,
-        )
-        yield started
-    finally:
-        if started is not None:
-            kill_cluster(started)
-        redis.stop()
-        with postgres_admin_engine.connect() as conn:
-            conn.execute(text(f'DROP SCHEMA IF EXISTS "{schema}" CASCADE'))
-
-
-@pytest.fixture(scope="module")
-def database(cluster: Cluster) -> Iterator[Engine]:
-    engine = create_engine(cluster.database_url, future=True)
-    yield engine
-    engine.dispose()
-
-
-def say(url: str, sender: str, message: str) -> requests.Response:
-    response = requests.post(f"{url}/webhooks/rest/webhook", json={"sender": sender, "message": message}, timeout=120)
-    assert response.status_code == 200, response.text
-    return response
-
-
-def texts(response: requests.Response) -> str:
-    return "\n".join(message.get("text", "") for message in response.json())
-
-
-def events_of(database: Engine, sender: str) -> list[tuple[str, dict]]:
-    """Rasa's stored conversation, as every server reads it (SQLTrackerStore's table)."""
-    with database.connect() as conn:
-        rows = conn.execute(
-            text("SELECT type_name, data FROM events WHERE sender_id = :sender ORDER BY id"), {"sender": sender}
-        )
-        return [(type_name, json.loads(data)) for type_name, data in rows]
 
 
 def test_a_whole_intake_through_nginx_is_answered_by_both_servers(cluster: Cluster) -> None:
@@ -194,8 +139,7 @@ def test_without_redis_no_message_runs_unlocked_and_twilio_customers_get_an_erro
     try:
         started = time.monotonic()
         rest = say(cluster.backend_urls[0], sender, "el enlace de la sede norte está caído")
-        # Rasa's own REST channel logs the error and answers nothing.
-        assert rest.json() == []
+        assert [message.get("text") for message in rest.json()] == [error_text]
         assert time.monotonic() - started < 10
         twilio = signed_twilio_message(cluster, "hola, el servicio no funciona")
         assert twilio.status_code == 200
@@ -210,6 +154,7 @@ def test_without_redis_no_message_runs_unlocked_and_twilio_customers_get_an_erro
     assert "empresa" in texts(say(cluster.front_url, sender, "el enlace de la sede norte está caído")).lower()
 
 
+@pytest.mark.stops_cluster
 def test_ctrl_c_stops_every_process(cluster: Cluster) -> None:
     pgid = cluster.launcher.pid
     assert len(group_members(pgid)) >= 6  # launcher, 2 + 2 servers, web, nginx (and its worker)
