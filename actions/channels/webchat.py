@@ -30,6 +30,7 @@ from collections.abc import Awaitable, Callable
 from pathlib import Path
 from typing import Any
 
+import socketio
 from rasa.core.channels.channel import UserMessage
 from rasa.core.channels.socketio import SocketIOInput, SocketIOOutput
 from sanic import Blueprint
@@ -70,6 +71,22 @@ def socket_message(data: Any, sid: str, *, session_persistence: bool) -> tuple[s
     return session_id, clean_text(text)
 
 
+def share_emits_through_redis(sio: socketio.AsyncServer, redis_url: str) -> None:
+    """Gives ``sio`` socket.io's Redis client manager, before any client connects.
+
+    Each Rasa server holds only its own sockets. An emit that starts on another
+    server (an agent's reply through the bridge, which any server may take) is
+    published on Redis and every server delivers it to the sockets of its room.
+    AsyncServer's constructor does just this with ``client_manager``; the
+    manager starts listening on Redis at the first connection.
+    """
+    # A Redis that is down must not hang a turn in the emit.
+    manager = socketio.AsyncRedisManager(redis_url, channel="noc:socketio", redis_options={"socket_connect_timeout": 2})
+    sio.manager = manager
+    manager.set_server(sio)
+    sio.manager_initialized = False
+
+
 class WebChatInput(SocketIOInput):
     """``socketio`` channel whose ``session_request`` joins the session's room."""
 
@@ -95,6 +112,8 @@ class WebChatInput(SocketIOInput):
         blueprint = super().blueprint(on_new_message)
         sio = self.sio
         assert sio is not None  # set by SocketIOInput.blueprint
+        if self.settings.redis_url:
+            share_emits_through_redis(sio, self.settings.redis_url)
 
         # Defaults and *_: a client may emit an event with no data or several values,
         # which socketio passes as missing or extra arguments.
