@@ -36,6 +36,7 @@ from rasa.core.channels.socketio import SocketIOInput, SocketIOOutput
 from sanic import Blueprint
 
 from actions.channels.rest import MAX_MESSAGE_CHARS, clean_text
+from actions.channels.turns import run_turn
 from actions.channels.twilio import BOT_FAILED, DOMAIN_PATH, RATE_LIMITED, read_channel_responses
 from actions.ratelimit.client_ip import UNKNOWN
 from actions.ratelimit.limiter import RateLimiter, ip_limit, limiter_from_settings, sender_limit
@@ -143,9 +144,12 @@ class WebChatInput(SocketIOInput):
                 return
             output = SocketIOOutput(sio, self.bot_message_evt)
             try:
-                await on_new_message(UserMessage(text, output, sender_id, input_channel=self.name(), metadata=None))
+                await run_turn(
+                    on_new_message, UserMessage(text, output, sender_id, input_channel=self.name(), metadata=None)
+                )
             except Exception:
-                # E.g. the lock store (Redis) is down: the customer hears it instead of silence.
+                # The lock store (Redis) down, or a failed turn (actions.channels.turns):
+                # the customer hears it instead of silence.
                 logger.exception("Web chat: the bot failed on a message from %s", sender_id)
                 failed = self.responses.get(BOT_FAILED)
                 if failed:
