@@ -32,6 +32,9 @@ TARGETS = ("one_server", "cluster", "bare_rasa_init")
 OUT = ROOT / "var" / "bench" / "load.json"
 # Failed conversations kept in the JSON, with their last messages, to see why.
 FAILURES_KEPT = 5
+LOG_ERRORS_KEPT = 20
+# Last lines of a Python traceback in a server's log.
+LOG_ERROR_PREFIXES = ("Traceback", "rasa.", "asyncio.", "aiohttp.", "sqlalchemy.", "redis.", "actions.")
 
 
 def customers_for(channels: Sequence[str], first: int, count: int, seed: int) -> list[Customer]:
@@ -112,25 +115,38 @@ def log_tails(run_dir: Path, chars: int = 1500) -> dict[str, str]:
     }
 
 
+def error_lines(run_dir: Path) -> dict:
+    """The servers' ERROR lines (and tracebacks' last lines) of the run: why a message failed, if one did."""
+    found: list[str] = []
+    for log in sorted(run_dir.rglob("*.log")):
+        for line in log.read_text(errors="replace").splitlines():
+            if " ERROR " in line or line.startswith(LOG_ERROR_PREFIXES):
+                found.append(f"{log.name}: {line[:400]}")
+    return {"count": len(found), "first": found[:LOG_ERRORS_KEPT]}
+
+
 def measure_one(name: str, run_dir: Path, channels: Sequence[str], args: argparse.Namespace, seed: int) -> dict:
     """One target started, driven and stopped; a target that fails to start is reported, and the run goes on."""
     try:
         if name == "bare_rasa_init":
             with bare_target(run_dir) as running:
-                return drive(running.endpoint, (MOODBOT,), args, warmup=args.warmup, seed=seed, pgid=running.pgid)
-        with fresh_database(args.postgres_url) as database_url, noc_target(name, run_dir, database_url) as running:
-            return drive(
-                running.endpoint,
-                channels,
-                args,
-                warmup=args.warmup * SERVERS[name],
-                seed=seed,
-                pgid=running.pgid,
-                database_url=database_url,
-            )
+                result = drive(running.endpoint, (MOODBOT,), args, warmup=args.warmup, seed=seed, pgid=running.pgid)
+        else:
+            with fresh_database(args.postgres_url) as database_url, noc_target(name, run_dir, database_url) as running:
+                result = drive(
+                    running.endpoint,
+                    channels,
+                    args,
+                    warmup=args.warmup * SERVERS[name],
+                    seed=seed,
+                    pgid=running.pgid,
+                    database_url=database_url,
+                )
     # Whatever went wrong with one target, the others are still measured.
     except Exception as exc:
         return {"error": f"{type(exc).__name__}: {exc}", "logs": log_tails(run_dir), "ok": False}
+    result["log_errors"] = error_lines(run_dir)
+    return result
 
 
 def measure_targets(args: argparse.Namespace) -> dict:
