@@ -86,17 +86,23 @@ def drive(
     run = run_conversations(
         endpoint, customers, concurrency=args.concurrency, time_cap=args.time_cap, timeout=args.request_timeout
     )
+    cpu: dict[str, float] = {}
+    driver_started = os.times()
     if pgid is not None:
         with MemorySampler(pgid) as sampler:
             conversations, wall = asyncio.run(run)
-        memory, lifetime = sampler.report(), sampler.report(sampler.lifetime_peak_kb)
+        memory, lifetime, cpu = sampler.report(), sampler.report(sampler.lifetime_peak_kb), sampler.cpu_seconds()
     else:
         (conversations, wall), memory, lifetime = asyncio.run(run), {}, {}
+    driver_ended = os.times()
+    cpu["load driver"] = round(driver_ended.user + driver_ended.system - driver_started.user - driver_started.system, 1)
     result: dict = {
         "summary": summarize(conversations, wall),
         "warmup": summarize(warm, 0) if warm else None,
         "memory_mb": memory,
         "memory_lifetime_peak_mb": lifetime,
+        # Where the two cores went: CPU seconds of each process during the measured run.
+        "cpu_seconds": cpu,
         "failures": failures([*warm, *conversations]),
     }
     if database_url:

@@ -184,9 +184,7 @@ def _yes(customer: Customer, bot_texts: Sequence[str]) -> str:
     return customer.yes
 
 
-def answer_to(
-    question: str, customer: Customer, bot_texts: Sequence[str] = (), sent: Sequence[str] = ()
-) -> str | None:
+def answer_to(question: str, customer: Customer, bot_texts: Sequence[str] = (), sent: Sequence[str] = ()) -> str | None:
     """The reply to one bot message, or None when it asks nothing the customer knows.
 
     Order matters: "¿El equipo está encendido y la sede tiene energía sin

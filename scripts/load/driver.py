@@ -70,9 +70,7 @@ def twiml_texts(body: str) -> list[str]:
     return [message.text or "" for message in ET.fromstring(body).findall("Message")]
 
 
-async def send(
-    http: aiohttp.ClientSession, endpoint: Endpoint, customer: Customer, text: str, timeout: float
-) -> Turn:
+async def send(http: aiohttp.ClientSession, endpoint: Endpoint, customer: Customer, text: str, timeout: float) -> Turn:
     """One message and the bot's answer, timed from sending to the whole answer read."""
     message_id = None
     if customer.channel in TWILIO_CHANNELS:

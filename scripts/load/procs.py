@@ -23,6 +23,27 @@ def parse_stat(stat: str) -> tuple[str, int]:
     return fields[0], int(fields[2])
 
 
+def cpu_ticks(stat: str) -> int:
+    """User + system CPU time of a ``/proc/<pid>/stat`` line, in clock ticks."""
+    fields = stat[stat.rindex(")") + 2 :].split()
+    return int(fields[11]) + int(fields[12])
+
+
+def machine_service_pids(names: Sequence[str] = ("postgres", "redis-server")) -> dict[int, str]:
+    """The machine's own database processes (outside the target's group): they work for it too."""
+    found = {}
+    for entry in PROC.iterdir():
+        if not entry.name.isdigit():
+            continue
+        try:
+            comm = (entry / "comm").read_text().strip()
+        except OSError:
+            continue
+        if comm in names:
+            found[int(entry.name)] = f"{comm} (machine)"
+    return found
+
+
 def group_members(pgid: int) -> list[int]:
     """Live processes of process group ``pgid``."""
     members = []
@@ -91,13 +112,25 @@ class MemorySampler:
         self.peak_kb: dict[int, int] = {}
         self.lifetime_peak_kb: dict[int, int] = {}
         self.labels: dict[int, str] = {}
+        # CPU ticks at the first and the last sample of each process: what the
+        # load cost each one (a process that exits keeps its last reading).
+        self.first_ticks: dict[int, int] = {}
+        self.last_ticks: dict[int, int] = {}
+        self.services = machine_service_pids()
         self._stop = threading.Event()
         self._thread = threading.Thread(target=self._run, name="memory-sampler", daemon=True)
 
     def sample(self) -> None:
+        for pid, label in self.services.items():
+            try:
+                self._ticks(pid, (PROC / str(pid) / "stat").read_text())
+                self.labels[pid] = label
+            except OSError:
+                continue
         for pid in group_members(self.pgid):
             try:
                 status = (PROC / str(pid) / "status").read_text()
+                self._ticks(pid, (PROC / str(pid) / "stat").read_text())
                 if pid not in self.labels:
                     self.labels[pid] = process_label(cmdline_of(pid))
             except OSError:  # it exited between the listing and the read
@@ -107,6 +140,21 @@ class MemorySampler:
                 self.peak_kb[pid] = max(rss, self.peak_kb.get(pid, 0))
             if hwm is not None:
                 self.lifetime_peak_kb[pid] = hwm
+
+    def _ticks(self, pid: int, stat: str) -> None:
+        ticks = cpu_ticks(stat)
+        self.first_ticks.setdefault(pid, ticks)
+        self.last_ticks[pid] = ticks
+
+    def cpu_seconds(self) -> dict[str, float]:
+        """CPU seconds each process spent between the first and the last sample, by label."""
+        hertz = os.sysconf("SC_CLK_TCK")
+        spent = {pid: (self.last_ticks[pid] - first) for pid, first in self.first_ticks.items()}
+        totals: dict[str, float] = {}
+        for pid, ticks in spent.items():
+            label = self.labels.get(pid, "?")
+            totals[label] = round(totals.get(label, 0.0) + ticks / hertz, 1)
+        return dict(sorted(totals.items()))
 
     def _run(self) -> None:
         while not self._stop.wait(self.interval):

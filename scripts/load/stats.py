@@ -140,9 +140,7 @@ def consistency(
     )
     lost = sum(max(0, count - seen[key]) for key, count in sent.items())
     duplicated = sum(
-        max(0, count - sent[key] - unanswered[key])
-        for key, count in seen.items()
-        if key in sent or key in unanswered
+        max(0, count - sent[key] - unanswered[key]) for key, count in seen.items() if key in sent or key in unanswered
     )
     unexpected = sum(count for key, count in seen.items() if key not in sent and key not in unanswered)
 
@@ -216,6 +214,12 @@ def markdown(results: Mapping) -> str:
     for name, target in targets.items():
         for process, mb in target.get("memory_mb", {}).items():
             lines.append(f"| {name} | {process} | {mb} |")
+    lines += ["", "| target | process | CPU s (during the load) | CPU ms per answered message |", "|---|---|---|---|"]
+    for name, target in targets.items():
+        answered = target.get("summary", {}).get("messages_answered") or 0
+        for process, seconds in target.get("cpu_seconds", {}).items():
+            per_message = round(seconds * 1000 / answered, 1) if answered else None
+            lines.append(f"| {name} | {process} | {seconds} | {_cell(per_message)} |")
     lines.append("")
     for label, value in results.get("ratios", {}).items():
         lines.append(f"- {label}: {_cell(value)}")

@@ -3,10 +3,11 @@
 from __future__ import annotations
 
 import os
+import time
 
 import pytest
 
-from scripts.load.procs import MemorySampler, by_label, parse_stat, process_label, status_kb
+from scripts.load.procs import MemorySampler, by_label, cpu_ticks, parse_stat, process_label, status_kb
 
 VENV = "/work/main/.venv/bin"
 
@@ -66,3 +67,26 @@ def test_the_sampler_reads_this_process_group() -> None:
     sampler.sample()
     assert os.getpid() in sampler.peak_kb and sampler.peak_kb[os.getpid()] > 0
     assert sampler.lifetime_peak_kb[os.getpid()] >= sampler.peak_kb[os.getpid()]
+
+
+@pytest.mark.parametrize(
+    ("stat", "ticks"),
+    [
+        # pid (comm) state ppid pgrp session tty tpgid flags minflt cminflt majflt cmajflt utime stime ...
+        ("1234 (python3.10) S 1 1234 1234 0 -1 4194560 100 0 0 0 250 30 0 0 20", 280),
+        ("99 (nginx: worker (x)) R 98 77 77 0 -1 0 1 0 0 0 7 3 0 0", 10),
+    ],
+)
+def test_cpu_ticks(stat: str, ticks: int) -> None:
+    assert cpu_ticks(stat) == ticks
+
+
+def test_the_sampler_counts_the_cpu_this_process_spends() -> None:
+    sampler = MemorySampler(os.getpgid(0))
+    sampler.sample()
+    deadline = time.process_time() + 0.3
+    while time.process_time() < deadline:  # burn a third of a second of CPU
+        pass
+    sampler.sample()
+    mine = sampler.cpu_seconds()[sampler.labels[os.getpid()]]
+    assert 0.2 <= mine <= 5
