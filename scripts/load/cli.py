@@ -157,7 +157,7 @@ def measure_one(name: str, run_dir: Path, channels: Sequence[str], args: argpars
 
 def measure_targets(args: argparse.Namespace) -> dict:
     """Each chosen target started, driven and stopped in turn; the JSON report."""
-    seed = random.randrange(1000)
+    seed = args.seed if args.seed is not None else random.randrange(1000)
     channels = tuple(args.channels.split(","))
     results: dict = {
         "when": datetime.now(timezone.utc).isoformat(timespec="seconds"),
@@ -168,6 +168,7 @@ def measure_targets(args: argparse.Namespace) -> dict:
             "channels": channels,
             "time_cap_seconds": args.time_cap,
             "request_timeout_seconds": args.request_timeout,
+            "seed": seed,
         },
         "targets": {},
     }
@@ -197,6 +198,7 @@ def parser() -> argparse.ArgumentParser:
     p.add_argument("--time-cap", type=float, default=900, help="seconds after which no message is sent (default 900)")
     p.add_argument("--request-timeout", type=float, default=DEFAULT_REQUEST_TIMEOUT, help="seconds per message")
     p.add_argument("--postgres-url", default=ADMIN_POSTGRES_URL, help="where the fresh databases are created")
+    p.add_argument("--seed", type=int, help="the customers' data (default: random, recorded in the report)")
     p.add_argument("--out", type=Path, default=OUT, help=f"JSON report (default {OUT.relative_to(ROOT)})")
     p.add_argument("--keep-logs", action="store_true", help="keep the servers' logs (printed folder)")
     # Development: drive a server that is already running instead of starting the targets.
