@@ -236,7 +236,7 @@ def main(argv: Sequence[str] | None = None) -> int:
             tuple(args.channels.split(",")),
             args,
             warmup=args.warmup,
-            seed=random.randrange(1000),
+            seed=args.seed if args.seed is not None else random.randrange(1000),
             pgid=args.pgid,
             database_url=args.database_url,
         )
