@@ -15,7 +15,7 @@ export ACTION_ENDPOINT_URL ?= http://127.0.0.1:$(ACTION_PORT)/webhook
 export TF_CPP_MIN_LOG_LEVEL ?= 2
 export SQLALCHEMY_SILENCE_UBER_WARNING ?= 1
 
-.PHONY: help run run-cluster shell train test lint validate bench db clean
+.PHONY: help run run-cluster shell train test lint validate bench load db clean
 
 help: ## List the targets
 	@grep -E '^[a-zA-Z_-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-8s %s\n", $$1, $$2}'
@@ -76,8 +76,11 @@ test: $(BIN)/.installed $(MODEL) $(WIDGET) chromium nginx lint validate ## The w
 	$(BIN)/python -m pytest tests
 	$(BIN)/rasa test core --model $(MODEL) --stories tests/stories --fail-on-prediction-errors --out var/test-results/core
 
-bench: $(BIN)/.installed $(MODEL) ## NLU quality and latency figures (see README)
+bench: $(BIN)/.installed $(MODEL) nginx ## NLU quality, latency and load figures (see README; about 30 minutes)
 	$(BIN)/python scripts/bench.py
+
+load: $(BIN)/.installed $(MODEL) nginx ## Load test only: one server, the cluster, a bare rasa init bot (docs/load.md)
+	$(BIN)/python scripts/bench.py --part load
 
 clean: ## Remove the environment, models and local data
 	rm -rf $(VENV) models/*.tar.gz var

@@ -5,8 +5,10 @@ Measures, in one run on this machine:
    which training never sees;
 2. `rasa test nlu` cross-validation on the training data;
 3. latency per message through the REST channel (p50/p95), one conversation at
-   a time and 8 at once, for this assistant and for a bare `rasa init` bot.
-Results go to var/bench/results.json and are printed as a Markdown table.
+   a time and 8 at once, for this assistant and for a bare `rasa init` bot;
+4. the load test (scripts/load, docs/load.md): 50 concurrent customers against
+   one server, the cluster and a bare `rasa init` bot.
+Results go to var/bench/results.json (the load test also to var/bench/load.json).
 """
 
 from __future__ import annotations
@@ -163,7 +165,7 @@ def main() -> None:
         "--part",
         choices=("all", "nlu", "latency", "load"),
         default="all",
-        help="measure only one part (load: issue 5's load test, only when asked: it takes 10-20 minutes)",
+        help="measure only one part (load: the load test of one server, the cluster and bare Rasa, 15-20 minutes)",
     )
     args = parser.parse_args()
     OUT.mkdir(parents=True, exist_ok=True)
@@ -175,7 +177,7 @@ def main() -> None:
         results["nlu"] = nlu_quality(ROOT / "models" / "noc.tar.gz", args.folds)
     if args.part in ("all", "latency"):
         results.update(latency_comparison(args.conversations))
-    if args.part == "load":
+    if args.part in ("all", "load"):
         results["load"] = load_test()
     results_file.write_text(json.dumps(results, indent=2, ensure_ascii=False))
     print(json.dumps(results, indent=2, ensure_ascii=False))
