@@ -122,45 +122,56 @@ def conversation(url: str, messages: list[str]) -> list[float]:
     return timings
 
 
-def latency(url: str, messages: list[str], conversations: int, concurrency: int) -> dict[str, float]:
-    conversation(url, messages)  # warm-up: first calls load lazily-built graphs
+def figures(timings: list[float]) -> dict[str, float]:
+    ordered = sorted(timings)
+    return {
+        "messages": len(ordered),
+        "p50_ms": round(statistics.median(ordered) * 1000, 1),
+        "p95_ms": round(ordered[int(0.95 * (len(ordered) - 1))] * 1000, 1),
+        "mean_ms": round(statistics.mean(ordered) * 1000, 1),
+    }
+
+
+def round_of(url: str, messages: list[str], concurrency: int) -> list[float]:
+    """``concurrency`` complete conversations at once; every message's latency."""
     with ThreadPoolExecutor(max_workers=concurrency) as pool:
-        runs = list(pool.map(lambda _: conversation(url, messages), range(conversations)))
-    timings = sorted(t for run_ in runs for t in run_)
-    return {
-        "messages": len(timings),
-        "p50_ms": round(statistics.median(timings) * 1000, 1),
-        "p95_ms": round(timings[int(0.95 * (len(timings) - 1))] * 1000, 1),
-    }
+        runs = list(pool.map(lambda _: conversation(url, messages), range(concurrency)))
+    return [t for run_ in runs for t in run_]
 
 
-def measure(url: str, messages: list[str], conversations: int) -> dict:
-    return {
-        "sequential": latency(url, messages, conversations, 1),
-        "concurrent_8": latency(url, messages, max(conversations, 8), 8),
-    }
+def interleaved(bots: dict[str, tuple[str, list[str]]], rounds: int, concurrency: int) -> dict[str, dict]:
+    """Rounds of each bot in turn, so that both see the same machine.
+
+    This machine's speed drifts by a third between minutes (a shared VM):
+    measuring one bot after the other made the ratio swing from 1.2 to 1.7
+    between two runs of the same code. Alternating rounds spreads any drift
+    over both bots.
+    """
+    timings: dict[str, list[float]] = {name: [] for name in bots}
+    for _ in range(rounds):
+        for name, (url, messages) in bots.items():
+            timings[name] += round_of(url, messages, concurrency)
+    return {name: figures(values) for name, values in timings.items()}
 
 
-def bare_rasa_init(tmp: Path, port: int, conversations: int) -> dict:
+def start_bare_rasa_init(tmp: Path, port: int) -> subprocess.Popen:
     project = tmp / "bare"
     project.mkdir()  # rasa init wants an existing folder
     run([str(BIN / "rasa"), "init", "--no-prompt", "--init-dir", str(project)], stdout=subprocess.DEVNULL)
-    log = open(tmp / "bare.log", "w")  # noqa: SIM115 - closed below
-    proc = subprocess.Popen(
-        [str(BIN / "rasa"), "run", "--port", str(port)], cwd=project, stdout=log, stderr=subprocess.STDOUT
-    )
-    try:
-        wait_for(f"http://127.0.0.1:{port}/", [proc], 300)
-        return measure(f"http://127.0.0.1:{port}/webhooks/rest/webhook", MOODBOT, conversations)
-    finally:
-        stop_servers([proc])
-        log.close()
+    with open(tmp / "bare.log", "w") as log:
+        proc = subprocess.Popen(
+            [str(BIN / "rasa"), "run", "--port", str(port)], cwd=project, stdout=log, stderr=subprocess.STDOUT
+        )
+    wait_for(f"http://127.0.0.1:{port}/", [proc], 300)
+    return proc
 
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--folds", type=int, default=3, help="cross-validation folds (0 to skip)")
-    parser.add_argument("--conversations", type=int, default=8, help="conversations per latency run")
+    parser.add_argument(
+        "--conversations", type=int, default=24, help="conversations per bot and latency mode (default 24)"
+    )
     parser.add_argument(
         "--part",
         choices=("all", "nlu", "latency", "load"),
@@ -193,17 +204,24 @@ def load_test() -> dict:
 
 
 def latency_comparison(conversations: int) -> dict:
-    results: dict = {}
+    """This assistant and a bare `rasa init` bot, both running, measured in alternating rounds."""
     tmp = Path(tempfile.mkdtemp(prefix="noc-bench-"))
+    procs: list[subprocess.Popen] = []
     try:
         servers, procs = start_servers(tmp, rasa_port=25005, action_port=25055, web_port=28080)
-        try:
-            results["latency_noc"] = measure(f"{servers.rasa_url}/webhooks/rest/webhook", INTAKE, conversations)
-        finally:
-            stop_servers(procs)
-        results["latency_bare_rasa_init"] = bare_rasa_init(tmp, 25006, conversations)
+        procs.append(start_bare_rasa_init(tmp, 25006))
+        bots = {
+            "latency_noc": (f"{servers.rasa_url}/webhooks/rest/webhook", INTAKE),
+            "latency_bare_rasa_init": ("http://127.0.0.1:25006/webhooks/rest/webhook", MOODBOT),
+        }
+        for url, messages in bots.values():
+            conversation(url, messages)  # warm-up: the first calls build lazily loaded graphs
+        sequential = interleaved(bots, rounds=conversations, concurrency=1)
+        concurrent = interleaved(bots, rounds=max(1, conversations // 8), concurrency=8)
     finally:
+        stop_servers(procs)
         shutil.rmtree(tmp, ignore_errors=True)
+    results: dict = {name: {"sequential": sequential[name], "concurrent_8": concurrent[name]} for name in bots}
     noc, bare = results["latency_noc"], results["latency_bare_rasa_init"]
     for mode in ("sequential", "concurrent_8"):
         results[f"p50_ratio_{mode}"] = round(noc[mode]["p50_ms"] / bare[mode]["p50_ms"], 2)
