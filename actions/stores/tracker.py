@@ -80,7 +80,7 @@ class ConversationsInMemory(InMemoryTrackerStore):
         if _skipped(tracker):
             return
         if self.event_broker:
-            stored = self._stored_lengths.get(tracker.sender_id, 0) if tracker.sender_id in self.store else 0
+            stored = self._stored_lengths.get(tracker.sender_id, 0)
             new_events = list(itertools.islice(tracker.events, stored, None))
             await self._stream_new_events(self.event_broker, new_events, tracker.sender_id)
         self.store[tracker.sender_id] = self.serialise_tracker(tracker)
