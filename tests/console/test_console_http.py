@@ -17,6 +17,7 @@ from actions.store.conversation_log import LoggedMessage, append_messages
 from actions.store.incident_admin import incident_work
 from actions.store.models import AgentSession, Handoff, Incident
 from actions.store.repository import TranscriptEntry, open_incident
+from tests.api.conftest import NOW as TRANSCRIPT_AT
 from tests.api.conftest import FakeEscalationBook, make_incident
 from tests.console.conftest import PASSWORD, TOKEN, Console, hidden
 from tests.console.seed import add_handoff
@@ -367,7 +368,9 @@ async def test_live_messages_endpoint(console: Console) -> None:
             LoggedMessage(sender_id="user-42", role="user", text="<b>sigo sin servicio</b>", at=NOW),
             LoggedMessage(sender_id="user-42", role="bot", text="Un agente le atenderá", at=NOW),
             LoggedMessage(sender_id="otro", role="user", text="no es de este incidente", at=NOW),
-            LoggedMessage(sender_id="user-42", role="user", text="muy viejo", at=NOW - timedelta(days=2)),
+            # Before the incident's conversation began (its transcript's first message),
+            # whatever today's date: it belongs to an older conversation of the sender.
+            LoggedMessage(sender_id="user-42", role="user", text="muy viejo", at=TRANSCRIPT_AT - timedelta(days=2)),
         ],
     )
     await console.login()
