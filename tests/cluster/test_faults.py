@@ -14,6 +14,7 @@ import threading
 import time
 import uuid
 from concurrent.futures import ThreadPoolExecutor
+from pathlib import Path
 
 import requests
 from sqlalchemy import text
@@ -62,11 +63,27 @@ def new_sender() -> str:
 
 
 def signal_servers(cluster: Cluster, ports: tuple[int, ...], signum: signal.Signals) -> None:
+    killed = []
     for port in ports:
         pids = server_pids(cluster, port)
         assert pids, f"no process of the cluster listens on {port}"
         for pid in pids:
             os.kill(pid, signum)
+        killed += pids
+    if signum == signal.SIGKILL:
+        # Until the kernel has torn a killed server down, its listening socket still
+        # accepts connections, which it then resets: nginx does not resend a POST it
+        # sent (it could run twice), so a message in that instant gets a 502. A
+        # customer's next message comes later than that.
+        wait_until(lambda: not any(alive(pid) for pid in killed), 30, f"the end of {killed}")
+
+
+def alive(pid: int) -> bool:
+    try:
+        state = (Path("/proc") / str(pid) / "stat").read_text().rsplit(")", 1)[1].split()[0]
+    except (OSError, IndexError):
+        return False
+    return state != "Z"
 
 
 def wait_restarted(cluster: Cluster, names_and_urls: dict[str, str]) -> None:

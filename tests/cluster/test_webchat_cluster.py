@@ -9,11 +9,13 @@ import uuid
 
 import requests
 
-from tests.cluster.cluster import TOKEN, Cluster
+from tests.cluster.cluster import TOKEN, Cluster, answers, wait_until
 from tests.web.socketio_client import RasaSocket, texts
 
 # Longer than a reply that is delivered takes, on two busy cores.
 DELIVERY_SECONDS = 30
+# A server killed by an earlier test (test_faults.py) may still be loading its model.
+BACK_SECONDS = 600
 
 
 def bridge_reply(cluster: Cluster, server_url: str, sender_id: str, reply: str) -> requests.Response:
@@ -27,6 +29,8 @@ def bridge_reply(cluster: Cluster, server_url: str, sender_id: str, reply: str) 
 
 async def test_an_agent_reply_through_the_other_server_reaches_the_customers_socket(cluster: Cluster) -> None:
     rasa_1, rasa_2 = cluster.backend_urls
+    for url in (rasa_1, rasa_2):
+        await asyncio.to_thread(wait_until, lambda url=url: answers(f"{url}/"), BACK_SECONDS, f"{url} answering")
     socket = RasaSocket(rasa_1)
     await socket.connect()
     try:
