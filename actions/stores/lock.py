@@ -32,6 +32,9 @@ from typing import Any
 
 from rasa.core.lock_store import LOCK_LIFETIME, InMemoryLockStore, LockError, LockStore
 from redis import asyncio as redis_asyncio
+from redis.asyncio.retry import Retry
+from redis.backoff import NoBackoff
+from redis.exceptions import ConnectionError as RedisConnectionError
 from redis.exceptions import RedisError
 
 from actions.settings import Settings, get_settings
@@ -94,8 +97,16 @@ class RedisAtomicLockStore(LockStore):
         self.wait_seconds = wait_seconds
         self.key_prefix = key_prefix
         # from_url connects lazily, on the first command, in the running loop.
+        # After a Redis restart every pooled connection is dead, and each would
+        # fail one message once (a burst of them failed together): a command
+        # that meets a closed connection is sent once more on a new one. A Redis
+        # that is really down refuses that one too, at once: still fail closed.
         self.redis = redis_asyncio.Redis.from_url(
-            redis_url, socket_timeout=REDIS_TIMEOUT_SECONDS, socket_connect_timeout=REDIS_TIMEOUT_SECONDS
+            redis_url,
+            socket_timeout=REDIS_TIMEOUT_SECONDS,
+            socket_connect_timeout=REDIS_TIMEOUT_SECONDS,
+            retry=Retry(NoBackoff(), 1),
+            retry_on_error=[RedisConnectionError],
         )
         self._release = self.redis.register_script(RELEASE_SCRIPT)
         self._renew = self.redis.register_script(RENEW_SCRIPT)

@@ -20,7 +20,10 @@ from actions.stores.lock import (
     lock_store_for,
     retry_delay,
 )
-from tests.cluster.conftest import CLOSED_PORT
+from tests.cluster.conftest import CLOSED_PORT, RedisServer
+
+# A redis-server of this module's own (tests/cluster/cluster.py uses 16379).
+RESTARTED_REDIS_PORT = 16381
 
 StoreFactory = Callable[..., RedisAtomicLockStore]
 
@@ -217,3 +220,23 @@ async def test_redis_down_fails_closed_at_once(make_store: StoreFactory) -> None
             ran = True
     assert not ran
     assert time.monotonic() - started < 3
+
+
+async def test_a_restarted_redis_fails_no_message(make_store: StoreFactory) -> None:
+    # A Redis of the test's own, restarted under a store whose pool holds several connections.
+    server = RedisServer(RESTARTED_REDIS_PORT)
+    server.start()
+    try:
+        store = make_store(url=server.url, wait_seconds=20)
+
+        async def turn(conversation: str) -> None:
+            async with store.lock(conversation):
+                await asyncio.sleep(0.05)  # hold it, so that the burst needs several connections
+
+        await asyncio.gather(*(turn(f"c{n}") for n in range(8)))
+        server.stop()
+        server.start()
+        # Every pooled connection is dead now; none of these may fail for it.
+        await asyncio.gather(*(turn(f"c{n}") for n in range(8)))
+    finally:
+        server.stop()
