@@ -66,13 +66,11 @@ async def run_turn(on_new_message: Callable[[UserMessage], Awaitable[Any]], mess
         raise TurnFailed(turn.failure)
 
 
-def fail_current_turn(reason: str) -> bool:
-    """Mark the running turn failed; False when no turn is running (nothing to roll back)."""
+def fail_current_turn(reason: str) -> None:
+    """Mark the running turn failed; outside a turn (nothing to roll back) it does nothing."""
     turn = current_turn.get()
-    if turn is None:
-        return False
-    turn.fail(reason)
-    return True
+    if turn is not None:
+        turn.fail(reason)
 
 
 def turn_failed() -> bool:
