@@ -25,6 +25,7 @@ from actions.change_fields import ASAP, clean_change_description, parse_desired_
 from actions.change_types import ChangeClass, classify_change, get_change_table
 from actions.conversation import channel_name, channel_phone, intake_key
 from actions.escalation import get_escalation_book
+from actions.form_reading import ReadsAnswers
 from actions.intake_form import CustomerIdentityValidation, Result, accept, now_utc, reject
 from actions.phones import normalize_phone
 from actions.store.change_requests import NewChangeRequest, open_change_request
@@ -69,7 +70,9 @@ def classify(tracker: Tracker) -> ChangeClass:
     )
 
 
-class ValidateChangeRequestForm(CustomerIdentityValidation, FormValidationAction):
+class ValidateChangeRequestForm(ReadsAnswers, CustomerIdentityValidation, FormValidationAction):
+    DIGRESSIONS = frozenset({"greet", "thank", "bot_challenge", "out_of_scope", "request_human", "cancel"})
+
     def name(self) -> str:
         return "validate_change_request_form"
 

@@ -1,8 +1,9 @@
 """Validation of the incident intake form: one `validate_<slot>` per checklist item.
 
 Each validator returns `{slot: value_or_None}`; a rejected value utters
-`utter_invalid_<slot>` and the form asks again. The third bad answer in a row to
-the same question also offers an agent.
+`utter_invalid_<slot>` and the form asks again. How a message is read before
+these validators see it, and how bad answers are counted (re-ask, re-ask with
+help, offer a person, hand off), is `actions.form_reading`.
 """
 
 from __future__ import annotations
@@ -16,11 +17,14 @@ from rasa_sdk.executor import CollectingDispatcher
 from rasa_sdk.forms import FormValidationAction
 from rasa_sdk.types import DomainDict
 
+from actions.answers import is_hedge
 from actions.conversation import channel_phone
 from actions.escalation import get_escalation_book
+from actions.form_reading import HAND_OFF, OFFER_AGENT, ReadsAnswers, latest_text, value_before_latest_message
 from actions.phones import normalize_phone
 from actions.places import country_from_place
 from actions.severity import get_severity_table, pick_symptom_kind
+from actions.symptoms import kinds_in_text
 from actions.timeparse import parse_since
 from actions.validators import (
     CORRECTABLE_FIELDS,
@@ -28,14 +32,15 @@ from actions.validators import (
     clean_person_name,
     clean_symptom,
     correction_field,
+    expand_person_entity,
     normalize_email,
     normalize_service_id,
 )
 
 Result = dict[str, Any]
 
-# After this many bad answers to the same question the bot offers a human contact.
-MAX_INVALID_ANSWERS = 3
+# The symptom kind of a query: nothing is down, so no triage.
+QUERY_KIND = "consulta"
 
 # Slots that depend on a corrected one and must be asked again with it.
 DEPENDENT_SLOTS = {"contact_phone": ("pending_local_phone",)}
@@ -49,15 +54,12 @@ def latest_entity_values(tracker: Tracker, entity: str) -> list[str]:
     ]
 
 
-def value_before_latest_message(tracker: Tracker, slot: str) -> Any:
-    """The slot's value before the latest user message set it."""
-    seen_user = False
+def message_with(tracker: Tracker, value: str) -> str:
+    """The customer's latest message that contains `value`, or the latest message."""
     for event in reversed(tracker.events):
-        if event.get("event") == "user":
-            seen_user = True
-        elif seen_user and event.get("event") == "slot" and event.get("name") == slot:
-            return event.get("value")
-    return None
+        if event.get("event") == "user" and value in str(event.get("text") or ""):
+            return str(event["text"])
+    return latest_text(tracker)
 
 
 def now_utc() -> datetime:
@@ -71,25 +73,33 @@ def reject(
     *,
     response: str | None = None,
 ) -> Result:
-    """Utter why `slot` was refused and count bad answers to the same question.
+    """Utter why `slot` was refused; the form counts the bad answer (`form_reading`).
 
     A value picked up in passing for a question not asked yet is dropped
-    silently: the customer hears about it only when the question comes.
+    silently: the customer hears about it only when the question comes. Doubt
+    ("no sé", "déjeme ver") is not a wrong value: the form just asks again.
     """
     if tracker.get_slot("requested_slot") != slot:
         return {slot: value_before_latest_message(tracker, slot)}
-    dispatcher.utter_message(response=response or f"utter_invalid_{slot}")
-    return {slot: None, **count_bad_answer(slot, dispatcher, tracker)}
+    text = latest_text(tracker)
+    if not (text and is_hedge(text)):
+        dispatcher.utter_message(response=response or f"utter_invalid_{slot}")
+    return {slot: None}
 
 
 def count_bad_answer(slot: str | None, dispatcher: CollectingDispatcher, tracker: Tracker) -> Result:
-    """One more bad answer to the question for `slot`; the third offers an agent."""
+    """One more bad answer to the question for `slot`, outside the form's own reading.
+
+    The third offers an agent; from the fourth on, `handoff` is True and the
+    caller hands the conversation to a person instead of asking a fifth time.
+    """
     same_slot = tracker.get_slot("invalid_slot") == slot
     count = int(tracker.get_slot("invalid_count") or 0) + 1 if same_slot else 1
-    if count >= MAX_INVALID_ANSWERS:
+    if count == OFFER_AGENT:
         dispatcher.utter_message(response="utter_offer_agent")
-        count = 0
-    return {"invalid_slot": slot, "invalid_count": float(count)}
+    if count >= HAND_OFF:
+        dispatcher.utter_message(response="utter_handoff_after_retries")
+    return {"invalid_slot": slot, "invalid_count": float(count), "handoff": count >= HAND_OFF}
 
 
 def accept(slot: str, value: Any, tracker: Tracker) -> Result:
@@ -117,6 +127,10 @@ class CustomerIdentityValidation:
     def validate_contact_name(
         self, value: Any, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict
     ) -> Result:
+        if tracker.get_slot("requested_slot") != "contact_name" and isinstance(value, str):
+            # Named in passing (perhaps in an earlier message, before the form
+            # started): the entity may hold only part of a compound name.
+            value = expand_person_entity(message_with(tracker, value), value)
         name = clean_person_name(value)
         return accept("contact_name", name, tracker) if name else reject("contact_name", dispatcher, tracker)
 
@@ -127,7 +141,11 @@ class CustomerIdentityValidation:
         return accept("contact_email", email, tracker) if email else reject("contact_email", dispatcher, tracker)
 
 
-class ValidateIncidentForm(CustomerIdentityValidation, FormValidationAction):
+class ValidateIncidentForm(ReadsAnswers, CustomerIdentityValidation, FormValidationAction):
+    DIGRESSIONS = frozenset(
+        {"greet", "thank", "goodbye", "bot_challenge", "ask_capabilities", "out_of_scope", "request_human", "cancel"}
+    )
+
     def name(self) -> str:
         return "validate_incident_form"
 
@@ -150,12 +168,29 @@ class ValidateIncidentForm(CustomerIdentityValidation, FormValidationAction):
             skipped.update(("rebooted", "problem_persists"))
         if tracker.get_slot("problem_persists") is False:
             skipped.update(("correction_field", "confirmed"))
+        # A query (severity 4) has no outage to date or to troubleshoot.
+        if tracker.get_slot("symptom_kind") == QUERY_KIND:
+            skipped.update(("started", "power_ok", "rebooted", "problem_persists"))
         slots = [slot for slot in domain_slots if slot not in skipped]
         # A local phone waits for the country: ask the country first.
         if tracker.get_slot("pending_local_phone") and not tracker.get_slot("country") and "country" in slots:
             slots.remove("country")
             slots.insert(slots.index("contact_phone"), "country")
         return slots
+
+    def extract_symptom_kind(self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict) -> Result:
+        """The kind from the customer's words when the model tagged none ("cero servicio").
+
+        Read when the kind is asked, or from the description of the problem
+        (the opening or the answer to the symptom question) while still unknown.
+        """
+        asked = tracker.get_slot("requested_slot")
+        if latest_entity_values(tracker, "symptom_kind") or latest_text(tracker).startswith("/"):
+            return {}
+        if asked != "symptom_kind" and (tracker.get_slot("symptom_kind") or asked not in (None, "symptom")):
+            return {}
+        kind = pick_symptom_kind(get_severity_table(), kinds_in_text(latest_text(tracker)))
+        return {"symptom_kind": kind} if kind else {}
 
     def validate_channel_phone_ok(
         self, value: Any, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict
@@ -216,7 +251,7 @@ class ValidateIncidentForm(CustomerIdentityValidation, FormValidationAction):
         self, value: Any, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict
     ) -> Result:
         # Rasa keeps only the last entity of a message; the severity needs all of them.
-        named = latest_entity_values(tracker, "symptom_kind") or [str(value or "").strip().lower()]
+        named = [*latest_entity_values(tracker, "symptom_kind"), str(value or "").strip().lower()]
         kind = pick_symptom_kind(get_severity_table(), named)
         return accept("symptom_kind", kind, tracker) if kind else reject("symptom_kind", dispatcher, tracker)
 

@@ -23,6 +23,7 @@ REPORT_SLOTS = (
     "correction_field",
     "invalid_slot",
     "invalid_count",
+    "reask",
     "requested_slot",
 )
 

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from rasa_sdk import Action, Tracker
-from rasa_sdk.events import EventType, SlotSet
+from rasa_sdk.events import EventType, FollowupAction, SlotSet
 from rasa_sdk.executor import CollectingDispatcher
 from rasa_sdk.types import DomainDict
 
@@ -34,7 +34,10 @@ class ActionNotAnAnswer(Action):
     async def run(self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict) -> list[EventType]:
         dispatcher.utter_message(response="utter_not_an_answer")
         counted = count_bad_answer(tracker.get_slot("requested_slot"), dispatcher, tracker)
-        offered = counted["invalid_count"] == 0
-        if not offered and consecutive_low_confidence(tracker.events) >= 2:
+        handoff = counted.pop("handoff")
+        events: list[EventType] = [SlotSet(name, value) for name, value in counted.items()]
+        if handoff:
+            return [*events, FollowupAction("action_handoff")]
+        if counted["invalid_count"] < 3 and consecutive_low_confidence(tracker.events) >= 2:
             dispatcher.utter_message(response="utter_offer_agent_low_confidence")
-        return [SlotSet(name, value) for name, value in counted.items()]
+        return events

@@ -18,6 +18,7 @@ from rasa_sdk.types import DomainDict
 
 from actions.contacts import contact_kwargs
 from actions.escalation import get_escalation_book
+from actions.form_reading import ReadsAnswers
 from actions.store.db import get_session_factory
 from actions.store.repository import get_incident, list_incidents, normalize_ticket
 from actions.ticket_access import MAX_VERIFY_ATTEMPTS, owns_ticket, proves_ownership
@@ -39,8 +40,10 @@ def clear_ticket_request() -> Result:
     return {"ticket_verified": None, "verify_attempts": None, "level_exhausted": None, **dict.fromkeys(VERIFY_SLOTS)}
 
 
-class TicketFormValidation(FormValidationAction, ABC):
+class TicketFormValidation(ReadsAnswers, FormValidationAction, ABC):
     """What both ticket forms validate; subclasses name the form."""
+
+    DIGRESSIONS = frozenset({"request_human", "cancel"})
 
     @abstractmethod
     def name(self) -> str: ...

@@ -223,8 +223,20 @@ def _number(text: str) -> float:
     return float(text.replace(",", "."))
 
 
+# Diminutives customers use for spans ("hace unas horitas", "20 minutitos").
+_DIMINUTIVES = ((r"\bhoritas?\b", "horas"), (r"\bminutitos?\b", "minutos"), (r"\bdiitas?\b", "dias"))
+# "Ya van 3 horas", "llevamos 2 días sin servicio": another way to say "hace".
+_SPAN_SO_FAR = re.compile(
+    rf"\b(?:ya\s+)?(?:van|va|llevamos|lleva|llevan|tenemos|tiene|son)\s+"
+    rf"(?=(?:{_NUMBER})\s*(?:{_UNIT_MINUTES}|{_UNIT_HOURS}|{_UNIT_DAYS}|{_UNIT_WEEKS})\b)"
+)
+
+
 def _normalize(text: str) -> str:
     text = normalize_text(text)
+    for pattern, plain in _DIMINUTIVES:
+        text = re.sub(pattern, plain, text)
+    text = _SPAN_SO_FAR.sub("hace ", text)
     text = re.sub(r"\b([ap])\s*\.\s*m\b\.?", r"\1m", text)
     text = re.sub(r"[¿?¡!;]", " ", text)
     text = _FILLERS.sub(" ", text)

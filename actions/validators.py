@@ -199,6 +199,45 @@ _NAME_PREFIXES = (
     "te habla",
     "les habla",
     "con",
+    "mucho gusto",
+    "un gusto",
+    "con gusto",
+    "claro",
+    "si",
+    "ok",
+    "de parte de",
+    "a nombre de",
+    "nombre",
+    "es",
+    "el ingeniero",
+    "la ingeniera",
+    "ingeniero",
+    "ingeniera",
+    "ing",
+    "el ing",
+    "la ing",
+    "el dr",
+    "la dra",
+    "el sr",
+    "la sra",
+    "el licenciado",
+    "la licenciada",
+    "licenciado",
+    "licenciada",
+    "lic",
+    "el doctor",
+    "la doctora",
+    "doctor",
+    "doctora",
+    "dr",
+    "dra",
+    "el senor",
+    "la senora",
+    "senor",
+    "senora",
+    "sr",
+    "sra",
+    "srta",
     "my name is",
     "i am",
     "this is",
@@ -235,6 +274,42 @@ def clean_person_name(text: str | None) -> str | None:
     if name == name.lower() or name == name.upper():
         name = _name_case(name)
     return name
+
+
+# Capitalised words that open a sentence, never a name ("Les escribe Ana…").
+_NOT_NAME_WORDS = {
+    "soy", "habla", "les", "le", "te", "me", "mi", "buenas", "buenos", "hola", "escribe", "saluda", "el", "la",
+    "de", "con", "yo", "nombre", "contacto", "atentamente", "ing", "lic", "dr", "dra", "sr", "sra", "buen", "dia",
+}
+
+
+def expand_person_entity(text: str, value: str) -> str:
+    """The whole name around a partial person entity ("María Ruiz" in "…Ana María Ruiz de…").
+
+    The model sometimes tags only the last words of a compound name; the name
+    keeps every capitalised word right before and after what it tagged.
+    """
+    start = text.find(value)
+    if start < 0 or not value:
+        return value
+    words_before = text[:start].split()
+    before: list[str] = []
+    for word in reversed(words_before):
+        bare = word.strip(_EDGE_PUNCTUATION)
+        if word != bare or not bare[:1].isupper() or phrase_key(bare) in _NOT_NAME_WORDS:
+            break
+        before.insert(0, bare)
+    after: list[str] = []
+    rest = text[start + len(value) :]
+    if rest[:1] == " ":
+        for word in rest.split():
+            bare = word.strip(_EDGE_PUNCTUATION)
+            if not bare[:1].isupper() or phrase_key(bare) in _NOT_NAME_WORDS:
+                break
+            after.append(bare)
+            if word != bare:
+                break
+    return " ".join([*before, value, *after])
 
 
 # --- company ------------------------------------------------------------------

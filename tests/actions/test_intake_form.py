@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 from rasa_sdk.executor import CollectingDispatcher
 
-from actions.intake_form import MAX_INVALID_ANSWERS, ValidateIncidentForm
+from actions.intake_form import ValidateIncidentForm
 from tests.actions.helpers import domain, make_tracker, responses
 
 FORM = ValidateIncidentForm()
@@ -63,14 +63,6 @@ async def test_bad_values_are_refused_with_their_own_message(slot, value):
     result, said = await validate(slot, value)
     assert result[slot] is None
     assert said == [f"utter_invalid_{slot}"]
-    assert result["invalid_slot"] == slot and result["invalid_count"] == 1
-
-
-async def test_third_bad_answer_offers_an_agent():
-    slots = {"invalid_slot": "contact_email", "invalid_count": float(MAX_INVALID_ANSWERS - 1)}
-    result, said = await validate("contact_email", "nope", slots=slots)
-    assert said == ["utter_invalid_contact_email", "utter_offer_agent"]
-    assert result["invalid_count"] == 0
 
 
 async def test_a_good_answer_resets_the_count():

@@ -177,7 +177,15 @@ async def test_third_unusable_message_offers_an_agent():
     tracker = make_tracker({"invalid_slot": "contact_phone", "invalid_count": 2.0}, requested="contact_phone")
     events = await ActionNotAnAnswer().run(dispatcher, tracker, domain())
     assert responses(dispatcher) == ["utter_not_an_answer", "utter_offer_agent"]
-    assert {"event": "slot", "name": "invalid_count", "value": 0.0, "timestamp": None} in events
+    assert {"event": "slot", "name": "invalid_count", "value": 3.0, "timestamp": None} in events
+
+
+async def test_fourth_unusable_message_hands_off_instead_of_a_fifth_ask():
+    dispatcher = CollectingDispatcher()
+    tracker = make_tracker({"invalid_slot": "contact_phone", "invalid_count": 3.0}, requested="contact_phone")
+    events = await ActionNotAnAnswer().run(dispatcher, tracker, domain())
+    assert responses(dispatcher) == ["utter_not_an_answer", "utter_handoff_after_retries"]
+    assert {"event": "followup", "name": "action_handoff", "timestamp": None} in events
 
 
 async def test_first_unusable_message_is_counted():

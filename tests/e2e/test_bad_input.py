@@ -30,17 +30,20 @@ def assert_spanish_answer(texts: list[str], chat: Chat) -> None:
 def test_hostile_inputs_keep_the_report(servers: Servers, chat: Chat) -> None:
     chat.say("el enlace está caído desde hace dos horas")
     chat.say("Banco Andino")
-    for text in HOSTILE.values():
-        assert_spanish_answer(chat.say(text), chat)
-    # The report goes on where it was: the service ID is still the pending question.
-    chat.say("CO-MPLS-00777")
-    chat.say("Ana Ruiz")
-    chat.say("+57 300 123 4567")
+    hostile = list(HOSTILE.values())
+    # At most three in a row to one question: the fourth would hand the
+    # conversation to an agent (tests/e2e/test_real_customers.py).
+    answers = ["CO-MPLS-00777", "Ana Ruiz", "+57 300 123 4567"]
+    for start, answer in zip(range(0, len(hostile), 3), answers, strict=False):
+        for text in hostile[start : start + 3]:
+            assert_spanish_answer(chat.say(text), chat)
+        # The report goes on where it was: the pending question takes its answer.
+        chat.say(answer)
     chat.say("ana.ruiz@bancoandino.com.co")
     chat.say("sí")
     chat.say("sí")
     summary = "\n".join(chat.say("sí, continúa"))
-    assert "Banco Andino" in summary and "CO-MPLS-00777" in summary, chat.transcript()
+    assert "Banco Andino" in summary and "CO-MPLS-00777" in summary and "Ana Ruiz" in summary, chat.transcript()
 
 
 @pytest.mark.parametrize("text", ["", "   "])

@@ -259,3 +259,17 @@ def test_random_input_never_raises() -> None:
         text = " ".join(rng.choices(pieces, k=rng.randint(1, 6)))
         result = parse_since(text, tz=BOGOTA, now=NOW)
         assert result is None or NOW - timedelta(days=366) <= result <= NOW
+
+
+@pytest.mark.parametrize(
+    ("text", "expected"),
+    [
+        ("hace unas tres horitas", NOW - timedelta(hours=3)),
+        ("desde hace como 20 minutitos", NOW - timedelta(minutes=20)),
+        ("ya van 3 horas", NOW - timedelta(hours=3)),
+        ("ya van dos horas sin internet", NOW - timedelta(hours=2)),
+        ("llevamos 2 días sin servicio", NOW - timedelta(days=2)),
+    ],
+)
+def test_spans_as_customers_say_them(text: str, expected: datetime) -> None:
+    assert parse_since(text, tz=BOGOTA, now=NOW) == expected

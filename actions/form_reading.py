@@ -1,0 +1,252 @@
+"""How every form reads a customer's message: the answer to the question asked first.
+
+A mixin for the four `FormValidationAction`s. Per message:
+
+1. Yes/no slots have `custom` mappings: their answer is read here from the
+   words (`actions.answers`), with the model's affirm/deny as a fallback, so
+   "sí, con energía" is a yes and "mmm" fills nothing.
+2. A digression (asking for a person, a greeting, a question about the bot…)
+   interrupts the form only when the model is sure and no answer was read;
+   then the form rejects itself and the rules answer.
+3. Triage facts stated in passing fill their slots if still empty; a slot
+   already filled changes only through an explicit correction, so a stray
+   entity ("El enlace…" read as a company) cannot overwrite it.
+4. When the question asked is still unanswered, the bad answer is counted:
+   the first re-asks, the second re-asks with an example or buttons, the third
+   offers a person, the fourth hands off — the fifth ask never comes.
+"""
+
+from __future__ import annotations
+
+from typing import Any, ClassVar
+
+from rasa_sdk import Tracker
+from rasa_sdk.events import ActionExecutionRejected, EventType, FollowupAction, SlotSet
+from rasa_sdk.executor import CollectingDispatcher
+from rasa_sdk.types import DomainDict
+
+from actions.answers import (
+    YES_NO_SLOTS,
+    is_hedge,
+    read_triage,
+    read_yes_no,
+    says_more_than_yes_no,
+)
+
+# Bad answers in a row to one question: re-ask, re-ask with help, offer a person, hand off.
+REASK_AGAIN, REASK_HELP, OFFER_AGENT, HAND_OFF = 1, 2, 3, 4
+
+# How sure the model must be before a message interrupts the form.
+DIGRESSION_CONFIDENCE = 0.6
+# Out of scope is where the model puts what it does not know: it must be surer.
+OUT_OF_SCOPE_CONFIDENCE = 0.8
+# Asking for a person or cancelling outranks a yes/no read in the same message
+# ("no, mejor páseme con alguien") only when the model is this sure.
+OVERRIDE_CONFIDENCE = 0.9
+OVERRIDING_INTENTS = ("request_human", "cancel")
+
+# Slots that change only through an explicit correction once filled.
+CORRECTING_QUESTIONS = ("confirmed", "correction_field")
+
+# Courtesies interrupt only when they are all the message says.
+SMALL_TALK = ("greet", "thank", "goodbye")
+
+# Bookkeeping slots: setting them is not progress in the form.
+BOOKKEEPING_SLOTS = ("requested_slot", "invalid_slot", "invalid_count", "reask")
+
+
+def made_progress(filled: dict[str, Any], before: dict[str, Any]) -> bool:
+    """Whether the message set some slot to a new value, besides bookkeeping."""
+    return any(
+        value is not None and value != before.get(slot)
+        for slot, value in filled.items()
+        if slot not in BOOKKEEPING_SLOTS
+    )
+
+
+def value_before_latest_message(tracker: Tracker, slot: str) -> Any:
+    """The slot's value before the latest user message set it."""
+    seen_user = False
+    for event in reversed(tracker.events):
+        if event.get("event") == "user":
+            seen_user = True
+        elif seen_user and event.get("event") == "slot" and event.get("name") == slot:
+            return event.get("value")
+    return None
+
+
+def latest_intent(tracker: Tracker) -> tuple[str | None, float]:
+    intent = tracker.latest_message.get("intent") or {}
+    return intent.get("name"), float(intent.get("confidence") or 0.0)
+
+
+def latest_text(tracker: Tracker) -> str:
+    return str(tracker.latest_message.get("text") or "")
+
+
+def answered_after_listen(tracker: Tracker) -> bool:
+    """The form validates a fresh customer message (not its activation, nor a return after a rule).
+
+    Rasa calls the validation action with a copy of the tracker that ends with
+    the form's own `ActionExecuted` (and the slot candidates); what counts is
+    the action before it: `action_listen` means the customer just wrote.
+    """
+    form = (tracker.active_loop or {}).get("name")
+    actions = [e.get("name") for e in reversed(tracker.events) if e.get("event") == "action"]
+    if actions and actions[0] == form:
+        actions = actions[1:]
+    return bool(actions) and actions[0] == "action_listen"
+
+
+class ReadsAnswers:
+    """Mixed into a `FormValidationAction` before it; see the module docstring."""
+
+    # Intents that have a rule inside this form, so rejecting the form lets that rule answer.
+    DIGRESSIONS: ClassVar[frozenset[str]] = frozenset({"request_human", "cancel"})
+
+    async def run(self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict) -> list[EventType]:
+        asked = tracker.get_slot("requested_slot")
+        fresh = bool(asked) and answered_after_listen(tracker)
+        if fresh and self.is_digression(tracker, asked):
+            return self.yield_to_rules(dispatcher, tracker, asked)
+        before = dict(tracker.slots)  # super().run() updates the tracker's slots as it goes
+        events = await super().run(dispatcher, tracker, domain)  # type: ignore[misc]
+        if not fresh:
+            return events
+        filled = {e["name"]: e["value"] for e in events if e.get("event") == "slot"}
+        if filled.get(asked) is not None:
+            return events + self.answered(tracker)
+        if made_progress(filled, before):
+            # Not the answer asked for, but something usable ("+57…" to the company question,
+            # a power problem to note): the form goes on without counting a bad answer.
+            return events
+        return events + self.bad_answer(dispatcher, tracker, asked, uttered=_uttered(dispatcher))
+
+    @staticmethod
+    def answered(tracker: Tracker) -> list[EventType]:
+        if tracker.get_slot("invalid_slot") is None and tracker.get_slot("reask") is None:
+            return []
+        return [SlotSet("invalid_slot", None), SlotSet("invalid_count", 0.0), SlotSet("reask", None)]
+
+    # -- digressions ----------------------------------------------------------------
+
+    def is_digression(self, tracker: Tracker, asked: str) -> bool:
+        intent, confidence = latest_intent(tracker)
+        text = latest_text(tracker)
+        if intent not in self.DIGRESSIONS or (text.startswith("/") and intent not in OVERRIDING_INTENTS):
+            return False
+        if intent in SMALL_TALK and says_more_than_yes_no(text):
+            # "Buenas, soy Juan Pérez" greets and answers: the answer counts.
+            return False
+        if is_hedge(text) and intent not in OVERRIDING_INTENTS:
+            return False
+        threshold = OUT_OF_SCOPE_CONFIDENCE if intent == "out_of_scope" else DIGRESSION_CONFIDENCE
+        if confidence < threshold:
+            return False
+        if asked in YES_NO_SLOTS and read_yes_no(asked, text, intent=intent, confidence=confidence) is not None:
+            return intent in OVERRIDING_INTENTS and confidence >= OVERRIDE_CONFIDENCE and says_more_than_yes_no(text)
+        return True
+
+    def yield_to_rules(self, dispatcher: CollectingDispatcher, tracker: Tracker, asked: str) -> list[EventType]:
+        """Let the rules answer; the form asks again afterwards, and that ask is counted."""
+        count = self.next_count(tracker, asked)
+        events: list[EventType] = [
+            # A from_text mapping took the message as the answer: it was not one.
+            SlotSet(asked, value_before_latest_message(tracker, asked)),
+            SlotSet("invalid_slot", asked),
+            SlotSet("invalid_count", float(count)),
+        ]
+        intent, _ = latest_intent(tracker)
+        if count >= HAND_OFF and intent not in OVERRIDING_INTENTS:
+            # Four times in a row the question did not get an answer: no fifth ask.
+            dispatcher.utter_message(response="utter_handoff_after_retries")
+            return events + hand_off(self.form_name())  # type: ignore[attr-defined]
+        return [*events, ActionExecutionRejected(self.form_name())]  # type: ignore[attr-defined]
+
+    # -- reading -----------------------------------------------------------------------
+
+    async def get_extraction_events(
+        self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict
+    ) -> list[EventType]:
+        events = await super().get_extraction_events(dispatcher, tracker, domain)  # type: ignore[misc]
+        required = await self.required_slots(  # type: ignore[attr-defined]
+            self.domain_slots(domain),
+            dispatcher,
+            tracker,
+            domain,  # type: ignore[attr-defined]
+        )
+        readings = self.read_message(tracker, required)
+        return events + [SlotSet(slot, value) for slot, value in readings.items()]
+
+    def read_message(self, tracker: Tracker, required: list[str]) -> dict[str, Any]:
+        """The yes/no answer to the question asked, and the triage facts stated in passing."""
+        asked = tracker.get_slot("requested_slot")
+        text = latest_text(tracker)
+        intent, confidence = latest_intent(tracker)
+        readings: dict[str, Any] = {}
+        if asked in YES_NO_SLOTS and answered_after_listen(tracker):
+            value = read_yes_no(asked, text, intent=intent, confidence=confidence)
+            if value is not None:
+                readings[asked] = value
+        if text.startswith("/"):
+            return readings
+        known_reboot = readings.get("rebooted", tracker.get_slot("rebooted"))
+        for slot, value in read_triage(text, asked=asked, rebooted=known_reboot).items():
+            if slot in required and slot not in readings and tracker.get_slot(slot) is None:
+                readings[slot] = value
+        return readings
+
+    async def get_validation_events(
+        self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict
+    ) -> list[EventType]:
+        asked = tracker.get_slot("requested_slot")
+        if answered_after_listen(tracker):
+            tracker.add_slots(self.kept_values(tracker, asked))
+        return await super().get_validation_events(dispatcher, tracker, domain)  # type: ignore[misc]
+
+    def kept_values(self, tracker: Tracker, asked: str | None) -> list[EventType]:
+        """Undo what this message set by the way: unusable text, and filled slots not being corrected."""
+        intent, _ = latest_intent(tracker)
+        correcting = intent == "correct" or asked in CORRECTING_QUESTIONS
+        kept: list[EventType] = []
+        for slot, value in tracker.slots_to_validate().items():
+            before = value_before_latest_message(tracker, slot)
+            if slot == asked:
+                if asked not in YES_NO_SLOTS and is_hedge(latest_text(tracker)):
+                    kept.append(SlotSet(slot, None))
+            elif before is not None and value != before and not correcting:
+                kept.append(SlotSet(slot, before))
+        return kept
+
+    # -- bad answers ---------------------------------------------------------------------
+
+    @staticmethod
+    def next_count(tracker: Tracker, asked: str) -> int:
+        same = tracker.get_slot("invalid_slot") == asked
+        return int(tracker.get_slot("invalid_count") or 0) + 1 if same else 1
+
+    def bad_answer(
+        self, dispatcher: CollectingDispatcher, tracker: Tracker, asked: str, *, uttered: bool
+    ) -> list[EventType]:
+        """The question asked got no usable answer: count it, and say what comes next."""
+        count = self.next_count(tracker, asked)
+        events: list[EventType] = [SlotSet("invalid_slot", asked), SlotSet("invalid_count", float(count))]
+        if count >= HAND_OFF:
+            dispatcher.utter_message(response="utter_handoff_after_retries")
+            return events + hand_off(self.form_name())  # type: ignore[attr-defined]
+        if count == OFFER_AGENT:
+            dispatcher.utter_message(response="utter_offer_agent")
+            return [*events, SlotSet("reask", "help")]
+        if not uttered:
+            dispatcher.utter_message(response="utter_not_an_answer")
+        return [*events, SlotSet("reask", "help" if count == REASK_HELP else "again")]
+
+
+def hand_off(form: str) -> list[EventType]:
+    """Leave the form for a person, who receives the partial report."""
+    return [SlotSet("reask", None), ActionExecutionRejected(form), FollowupAction("action_handoff")]
+
+
+def _uttered(dispatcher: CollectingDispatcher) -> bool:
+    """Whether a validator already said why the answer was refused."""
+    return bool(dispatcher.messages)

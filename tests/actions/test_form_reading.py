@@ -1,0 +1,178 @@
+"""The whole validation action on one message: reading, digressions, bad answers counted."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import pytest
+from rasa_sdk.executor import CollectingDispatcher
+
+from actions.change_request_form import ValidateChangeRequestForm
+from actions.intake_form import ValidateIncidentForm
+from tests.actions.helpers import domain, make_tracker, responses
+
+FORM = ValidateIncidentForm()
+
+
+async def run_form(
+    text: str,
+    *,
+    requested: str | None,
+    intent: str = "inform",
+    confidence: float = 0.99,
+    slots: dict[str, Any] | None = None,
+    extracted: dict[str, Any] | None = None,
+    form: Any = FORM,
+    entities: list[dict[str, Any]] | None = None,
+) -> tuple[dict[str, Any], list[str], list[dict[str, Any]]]:
+    """Run the form's validation action as Rasa would after the customer's message.
+
+    `extracted` are the slots Rasa's own mappings set from the message (from_text,
+    from_entity): they come as SlotSet events after the user event.
+    """
+    before = [{"event": "slot", "name": k, "value": v} for k, v in (slots or {}).items()]
+    after = [{"event": "slot", "name": k, "value": v} for k, v in (extracted or {}).items()]
+    # As Rasa sends it: the customer's message after a listen, the slot candidates,
+    # then the form's own ActionExecuted (and the candidates again).
+    events = [
+        *before,
+        {"event": "action", "name": "action_listen"},
+        {"event": "user", "text": text},
+        *after,
+        {"event": "action", "name": form.form_name()},
+        *after,
+    ]
+    tracker = make_tracker(
+        {**(slots or {}), **(extracted or {})},
+        requested=requested,
+        intent=intent,
+        text=text,
+        events=events,
+        entities=entities,
+        active_loop=form.form_name(),
+    )
+    tracker.latest_message["intent"]["confidence"] = confidence
+    dispatcher = CollectingDispatcher()
+    out = await form.run(dispatcher, tracker, domain())
+    slots_set = {e["name"]: e["value"] for e in out if e.get("event") == "slot"}
+    return slots_set, responses(dispatcher), out
+
+
+@pytest.mark.parametrize(
+    ("requested", "text", "intent", "expected"),
+    [
+        ("power_ok", "sí, con energía", "power_problem", True),
+        ("power_ok", "Sí, el equipo está encendido y no hay problemas de energía en el sitio", "power_problem", True),
+        ("power_ok", "si el equipo esta encendido", "affirm", True),
+        ("power_ok", "no tenemos luz desde la mañana", "power_problem", False),
+        ("problem_persists", "sí, ya se reinició y sigue igual", "rebooted", True),
+        ("problem_persists", "listo, lo reinicié y ya funciona todo, gracias", "thank", False),
+        ("rebooted", "Sí, se reinició y el problema persiste", "rebooted", True),
+        ("level_exhausted", "sí, ya contactamos al nivel 1 hace una hora y no obtuvimos respuesta", "affirm", True),
+    ],
+)
+async def test_yes_no_answers_are_read_from_the_words(requested, text, intent, expected):
+    # After a reboot; for power, after the bot already asked to restore it (the first "no" only warns).
+    slots = {"rebooted": True} if requested == "problem_persists" else {"power_warned": True}
+    form = FORM if requested != "level_exhausted" else _escalation_form()
+    result, _, _ = await run_form(text, requested=requested, intent=intent, slots=slots, form=form)
+    assert result[requested] is expected
+
+
+def _escalation_form():
+    from actions.ticket_forms import ValidateEscalationForm
+
+    return ValidateEscalationForm()
+
+
+@pytest.mark.parametrize(
+    ("requested", "text"), [("power_ok", "mmm"), ("rebooted", "mmm"), ("problem_persists", "no sé qué decirle")]
+)
+async def test_unusable_answers_fill_nothing_and_are_counted(requested, text):
+    result, said, _ = await run_form(text, requested=requested, intent="deny", slots={"rebooted": True})
+    assert result.get(requested) is None
+    assert said == ["utter_not_an_answer"]
+    assert result["invalid_slot"] == requested and result["invalid_count"] == 1
+    assert result["reask"] == "again"
+
+
+async def test_bad_answers_re_ask_with_help_then_offer_a_person_then_hand_off():
+    slots: dict[str, Any] = {}
+    seen = []
+    for _ in range(4):
+        result, said, events = await run_form("eh?", requested="rebooted", slots=dict(slots))
+        seen.append((said, result.get("reask")))
+        slots.update({k: v for k, v in result.items() if k in ("invalid_slot", "invalid_count", "reask")})
+    assert seen[0] == (["utter_not_an_answer"], "again")
+    assert seen[1] == (["utter_not_an_answer"], "help")
+    assert seen[2][0] == ["utter_offer_agent"]
+    assert seen[3][0] == ["utter_handoff_after_retries"]
+    assert any(e.get("event") == "followup" and e.get("name") == "action_handoff" for e in events)
+    assert any(e.get("event") == "action_execution_rejected" for e in events)
+
+
+async def test_a_hedge_to_a_text_question_is_not_taken_as_the_company():
+    result, said, _ = await run_form("mmm no sé", requested="company", extracted={"company": "mmm no sé"})
+    assert result.get("company") is None
+    assert said == ["utter_not_an_answer"]
+
+
+async def test_volunteered_triage_in_the_opening_fills_all_three():
+    text = "El router está encendido, sin problemas de energía, y ya lo reiniciamos pero sigue sin servicio"
+    tracker_result, _, _ = await run_form(text, requested=None, intent="report_incident")
+    assert (tracker_result["power_ok"], tracker_result["rebooted"], tracker_result["problem_persists"]) == (
+        True,
+        True,
+        True,
+    )
+
+
+async def test_a_stray_entity_does_not_overwrite_a_confirmed_company():
+    result, _, _ = await run_form(
+        "El enlace se cae cada rato",
+        requested="symptom",
+        slots={"company": "Banco Andino S.A."},
+        extracted={"company": "el", "symptom": "El enlace se cae cada rato"},
+    )
+    assert result["company"] == "Banco Andino S.A."
+
+
+async def test_an_explicit_correction_changes_a_filled_slot():
+    result, _, _ = await run_form(
+        "la empresa es Banco Andes, me equivoqué",
+        requested="symptom",
+        intent="correct",
+        slots={"company": "Banco Andino S.A."},
+        extracted={"company": "Banco Andes"},
+    )
+    assert result["company"] == "Banco Andes"
+
+
+async def test_asking_for_a_person_interrupts_when_meant():
+    result, said, events = await run_form(
+        "quiero hablar con una persona",
+        requested="company",
+        intent="request_human",
+        extracted={"company": "quiero hablar con una persona"},
+    )
+    assert result["company"] is None
+    assert any(e.get("event") == "action_execution_rejected" for e in events)
+    assert said == []
+
+
+async def test_a_phone_number_in_a_change_request_is_not_a_digression():
+    form = ValidateChangeRequestForm()
+    _, _, events = await run_form(
+        "+57 310 555 0142", requested="contact_email", intent="report_incident", form=form, confidence=0.7
+    )
+    assert not any(e.get("event") == "action_execution_rejected" for e in events)
+
+
+async def test_a_query_skips_since_when_power_and_reboot():
+    from rasa_sdk.executor import CollectingDispatcher as Dispatcher
+
+    tracker = make_tracker({"symptom_kind": "consulta"})
+    required = await FORM.required_slots(
+        domain()["forms"]["incident_form"]["required_slots"], Dispatcher(), tracker, domain()
+    )
+    assert not {"started", "power_ok", "rebooted", "problem_persists"} & set(required)
