@@ -77,10 +77,24 @@ def _body(request: Request) -> dict[str, Any] | None:
     return body
 
 
+def answered_input_channels(channel: InputChannel) -> tuple[str, ...]:
+    """The input channel names, as a conversation records them, that ``channel`` can answer.
+
+    Rasa's channels record their own name. A channel that records another one
+    declares what it records in ``answered_input_channels()``: the Twilio
+    channel is named "twilio" but records "whatsapp" or "sms" (the channel the
+    customer wrote on), so matching on ``name()`` alone never finds it.
+    """
+    declared = getattr(channel, "answered_input_channels", None)
+    return tuple(declared()) if callable(declared) else (channel.name(),)
+
+
 def output_channel_for(request: Request, input_channel: str | None) -> OutputChannel | None:
     """The output channel of the conversation's own input channel, if it can push messages."""
+    if not input_channel:
+        return None
     for channel in getattr(request.app.ctx, "input_channels", []):
-        if channel.name() == input_channel:
+        if input_channel in answered_input_channels(channel):
             return channel.get_output_channel()
     return None
 

@@ -35,6 +35,11 @@ Per request:
 6. The bot's messages are collected and returned as TwiML ``<Message>``
    elements in the HTTP response (no REST call to Twilio), packed into as few
    messages as possible and split under Twilio's 1,600 characters.
+7. Messages outside a webhook's answer (an agent's reply and the hand back's
+   turn, through ``actions.channels.agent_bridge``) go through Twilio's REST
+   API (``TwilioRestOutput``). The conversations record ``whatsapp`` or
+   ``sms`` as their input channel, not this channel's name: the bridge finds
+   this channel through ``answered_input_channels()``.
 """
 
 from __future__ import annotations
@@ -59,7 +64,16 @@ from twilio.request_validator import RequestValidator
 from actions.channels import twilio_store
 from actions.channels.turns import run_turn
 from actions.channels.twilio_outgoing import send_text
-from actions.channels.twiml import Sender, build_twiml, empty_twiml, parse_choice, parse_sender, render_reply
+from actions.channels.twiml import (
+    SMS,
+    WHATSAPP,
+    Sender,
+    build_twiml,
+    empty_twiml,
+    parse_choice,
+    parse_sender,
+    render_reply,
+)
 from actions.ratelimit.limiter import RateLimiter, ip_limit, limiter_from_settings, sender_limit
 from actions.ratelimit.rasa_channels import request_ip, retry_after
 from actions.ratelimit.window import Decision
@@ -139,17 +153,37 @@ def _twiml(body: str, status: int = 200) -> HTTPResponse:
 
 
 class TwilioRestOutput(OutputChannel):
-    """Messages sent outside a webhook's answer (an agent's reply, the hand back): Twilio's REST API."""
+    """Messages sent outside a webhook's answer (an agent's reply, the hand back): Twilio's REST API.
+
+    ``send_text_message`` (the agent bridge's call for an agent's reply) raises
+    ``TwilioSendError`` when Twilio does not take the message, so the agent is
+    told. The bot's own messages (``send_response``, the hand back's turn) are
+    written like the webhook's TwiML answers, buttons as a numbered list that
+    replaces the sender's menu; a failure there is logged, not raised: the
+    message stays in the conversation and the hand back goes through.
+    """
 
     @classmethod
     def name(cls) -> str:
         return "twilio"
 
-    def __init__(self, settings: Settings) -> None:
+    def __init__(self, settings: Settings, session_factory: Callable[[], sessionmaker] | None = None) -> None:
         self.settings = settings
+        self._session_factory = session_factory or get_session_factory
 
     async def send_text_message(self, recipient_id: str, text: str, **kwargs: Any) -> None:
         await asyncio.to_thread(send_text, self.settings, sender_id=recipient_id, text=text)
+
+    async def send_response(self, recipient_id: str, message: dict[str, Any]) -> None:
+        reply = render_reply([message])
+        if not reply.bodies:  # custom JSON only: nothing the customer could read
+            return
+        try:
+            await self.send_text_message(recipient_id, "\n\n".join(reply.bodies))
+            # Like every TwiML answer: the numbers the customer answers now are this message's.
+            await asyncio.to_thread(twilio_store.set_menu, self._session_factory(), recipient_id, reply.payloads)
+        except Exception:
+            logger.exception("Twilio channel: could not send the bot's message to %s", recipient_id)
 
 
 class TwilioInput(InputChannel):
@@ -158,6 +192,13 @@ class TwilioInput(InputChannel):
     @classmethod
     def name(cls) -> str:
         return "twilio"
+
+    @classmethod
+    def answered_input_channels(cls) -> tuple[str, ...]:
+        """What this channel records as a conversation's input channel (see
+        ``actions.channels.agent_bridge.answered_input_channels``): the agent
+        bridge answers those conversations with this channel's output channel."""
+        return (WHATSAPP, SMS)
 
     @classmethod
     def from_credentials(cls, credentials: dict[str, Any] | None) -> TwilioInput:
@@ -183,7 +224,7 @@ class TwilioInput(InputChannel):
         self._session_factory = session_factory or get_session_factory
 
     def get_output_channel(self) -> OutputChannel:
-        return TwilioRestOutput(self.settings)
+        return TwilioRestOutput(self.settings, self._session_factory)
 
     # -- signature -------------------------------------------------------
 

@@ -136,6 +136,23 @@ def finish_message(
                 raise
 
 
+def set_menu(factory: sessionmaker, sender: str, payloads: Sequence[str], *, now: datetime | None = None) -> None:
+    """Replace ``sender``'s menu with ``payloads`` (deleted when there are none).
+
+    For the bot's messages sent outside a webhook answer (through the REST
+    API), which replace the menu just as a TwiML answer does.
+    """
+    for attempt in (1, 2):
+        try:
+            with factory() as session, session.begin():
+                _replace_menu(session, sender, list(payloads), now or _utc_now())
+            return
+        except IntegrityError:
+            # Two answers inserting the sender's menu at once: see finish_message.
+            if attempt == 2:
+                raise
+
+
 def _replace_menu(session, sender: str, payloads: list[str], now: datetime) -> None:
     if not payloads:
         session.execute(delete(TwilioMenu).where(TwilioMenu.sender == sender))
