@@ -107,8 +107,12 @@ class EscalationBook:
         region = self.regions.get(region_slug) if region_slug else None
         return len(region.levels) if region is not None else 1
 
-    def as_dict(self) -> dict[str, Any]:
-        """JSON-ready view of the whole book (GET /api/regions)."""
+    def as_dict(self, *, max_level: int | None = None) -> dict[str, Any]:
+        """JSON-ready view of the book (GET /api/regions).
+
+        `max_level=1` is the public view: levels 2-4 (supervisor, manager,
+        director) are reached one level at a time, never from a public page.
+        """
         return {
             "regions": [
                 {
@@ -118,7 +122,11 @@ class EscalationBook:
                         {"code": code, "name": region.country_names[code], "timezone": tz}
                         for code, tz in region.countries.items()
                     ],
-                    "levels": [contact.as_dict() for contact in region.levels],
+                    "levels": [
+                        contact.as_dict()
+                        for contact in region.levels
+                        if max_level is None or contact.level <= max_level
+                    ],
                 }
                 for region in self.regions.values()
             ],

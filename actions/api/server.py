@@ -29,8 +29,9 @@ from actions.notify import setup_notification_worker
 from actions.settings import Settings, get_settings
 from actions.store.audit import api_actor
 from actions.store.change_requests import get_change_request, list_change_requests
+from actions.store.conversation_log import list_messages
 from actions.store.db import make_engine, make_session_factory
-from actions.store.incident_admin import UnknownTicket, list_handoffs, set_status
+from actions.store.incident_admin import UnknownTicket, incident_work, list_handoffs, set_status
 from actions.store.models import HANDOFF_STATUSES, INCIDENT_STATUSES
 from actions.store.repository import get_incident, list_incidents, normalize_ticket
 
@@ -49,7 +50,7 @@ CONTACT_FIELDS = ("level", "role", "name", "phone", "email", "hours")
 class EscalationBookLike(Protocol):
     def contact(self, region_slug: str | None, level: int = 1) -> Any: ...
 
-    def as_dict(self) -> dict: ...
+    def as_dict(self, *, max_level: int | None = None) -> dict: ...
 
 
 SETTINGS_KEY = web.AppKey("settings", Settings)
@@ -190,7 +191,14 @@ async def health(request: web.Request) -> web.Response:
 
 @public
 async def regions(request: web.Request) -> web.Response:
-    return _json(request.app[ESCALATION_BOOK_KEY].as_dict())
+    """Level 1 of each region for anyone; the whole ladder with the agents' token."""
+    expected = request.app[SETTINGS_KEY].agent_api_token
+    authorized = expected is not None and token_matches(request.headers.get("Authorization", ""), expected)
+    response = _json(request.app[ESCALATION_BOOK_KEY].as_dict(max_level=None if authorized else 1))
+    if authorized:
+        response.headers["Cache-Control"] = "no-store"
+    response.headers["Vary"] = "Authorization"
+    return response
 
 
 async def incident_detail(request: web.Request) -> web.Response:
@@ -199,6 +207,16 @@ async def incident_detail(request: web.Request) -> web.Response:
         return json_error(404, "ticket no encontrado")
     contact = request.app[ESCALATION_BOOK_KEY].contact(record["region"], record["escalation_level"])
     record["escalation_contact"] = _contact_dict(contact)
+    # `transcript` is what the bot stored when it opened the incident; the
+    # conversation goes on after that (the handoff, the agents' replies, the
+    # customer's answers): `conversation` is the whole live log, in order, as
+    # the console shows it.
+    work = await _in_thread(request, incident_work, ticket=record["ticket"])
+    record["conversation"] = []
+    if work is not None and work.sender_id:
+        record["conversation"] = await _in_thread(
+            request, list_messages, sender_id=work.sender_id, since=work.conversation_since
+        )
     return _json(record)
 
 

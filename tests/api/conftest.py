@@ -55,8 +55,9 @@ class FakeEscalationBook:
             hours="24x7",
         )
 
-    def as_dict(self) -> dict:
-        return {"regions": [{"slug": "andina", "name": "Región Andina", "levels": [1, 2]}]}
+    def as_dict(self, *, max_level: int | None = None) -> dict:
+        levels = [{"level": n, "name": f"Nivel {n}"} for n in (1, 2, 3, 4) if max_level is None or n <= max_level]
+        return {"regions": [{"slug": "andina", "name": "Región Andina", "levels": levels}]}
 
 
 def make_incident(key: str, **overrides: object) -> NewIncident:

@@ -35,13 +35,28 @@ async def test_health_is_public(aiohttp_client, build_app: AppBuilder) -> None:
     assert await response.json() == {"status": "ok"}
 
 
-async def test_regions_are_public(aiohttp_client, build_app: AppBuilder, escalation_book: Any) -> None:
+async def test_regions_are_public_with_level_1_only(
+    aiohttp_client, build_app: AppBuilder, escalation_book: Any
+) -> None:
     for token in (TOKEN, None):
         client: TestClient = await aiohttp_client(build_app(token=token))
-        response = await client.get("/api/regions")
-        assert response.status == 200
-        assert await response.json() == escalation_book.as_dict()
+        for headers in ({}, {"Authorization": "Bearer wrong-token"}):
+            response = await client.get("/api/regions", headers=headers)
+            assert response.status == 200
+            body = await response.json()
+            assert body == escalation_book.as_dict(max_level=1)
+            assert {c["level"] for region in body["regions"] for c in region["levels"]} == {1}
         await client.close()
+
+
+async def test_the_whole_escalation_ladder_needs_the_token(
+    aiohttp_client, build_app: AppBuilder, escalation_book: Any
+) -> None:
+    client: TestClient = await aiohttp_client(build_app(token=TOKEN))
+    response = await client.get("/api/regions", headers={"Authorization": f"Bearer {TOKEN}"})
+    assert await response.json() == escalation_book.as_dict()
+    assert {c["level"] for region in (await response.json())["regions"] for c in region["levels"]} == {1, 2, 3, 4}
+    assert response.headers["Cache-Control"] == "no-store"
 
 
 @pytest.mark.parametrize("path", ["/api/incidents", "/api/incidents/INC-2026-000001"])
