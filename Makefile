@@ -28,7 +28,7 @@ $(BIN)/.installed: requirements.lock
 	@touch $@
 
 .env: .env.example
-	@test -f .env || cp .env.example .env
+	@test -f .env || install -m 600 .env.example .env
 	@touch .env
 
 $(MODEL): $(BIN)/.installed $(TRAINING_FILES)

@@ -7,7 +7,8 @@ BIN=.venv/bin
 # Secrets never have defaults: generated into .env on first start.
 source scripts/cluster/secrets.sh
 
-set -a; source .env; set +a
+source scripts/env.sh
+load_env_file .env
 RASA_PORT=${RASA_PORT:-5005}
 ACTION_PORT=${ACTION_PORT:-5055}
 WEB_PORT=${WEB_PORT:-8080}

@@ -6,12 +6,15 @@ ensure_secret() {
   [ -n "${!name:-}" ] && return 0
   grep -qE "^$name=.+" .env 2>/dev/null && return 0
   value=$(.venv/bin/python -c 'import secrets; print(secrets.token_urlsafe(24))')
+  # .env holds secrets: readable by its owner only, from its first byte.
+  [ -f .env ] || (umask 077 && : >.env)
   if grep -q "^$name=" .env 2>/dev/null; then
     sed -i "s|^$name=.*|$name=$value|" .env
   else
     echo "$name=$value" >> .env
   fi
-  echo "Generated $name in .env: $value"
+  # Never print the secret itself: terminals and CI logs are kept.
+  echo "Generated $name: it is in .env"
 }
 ensure_secret AGENT_API_TOKEN
 [ -n "${ADMIN_USERNAME:-}" ] || grep -qE '^ADMIN_USERNAME=.+' .env 2>/dev/null || echo "ADMIN_USERNAME=admin" >> .env
