@@ -109,7 +109,8 @@ class ReadsAnswers:
         fresh = bool(asked) and answered_after_listen(tracker)
         if fresh and self.is_digression(tracker, asked):
             return self.yield_to_rules(dispatcher, tracker, asked)
-        before = dict(tracker.slots)  # super().run() updates the tracker's slots as it goes
+        # Rasa already applied its own mappings to the tracker's slots: "before" is before the message.
+        before = {slot: value_before_latest_message(tracker, slot) for slot in tracker.slots}
         events = await super().run(dispatcher, tracker, domain)  # type: ignore[misc]
         if not fresh:
             return events

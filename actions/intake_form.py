@@ -8,6 +8,7 @@ help, offer a person, hand off), is `actions.form_reading`.
 
 from __future__ import annotations
 
+import re
 from datetime import datetime, timezone
 from typing import Any
 from zoneinfo import ZoneInfo
@@ -52,6 +53,19 @@ def latest_entity_values(tracker: Tracker, entity: str) -> list[str]:
         for e in tracker.latest_message.get("entities", [])
         if e.get("entity") == entity and e.get("value") is not None
     ]
+
+
+# Words that open a time expression in a longer message.
+_TIME_CUE = re.compile(r"\b(?:desde|hace|ayer|anoche|hoy|esta mañana|esta manana|esta tarde|ya van|llevamos)\b", re.I)
+
+
+def since_candidates(text: str) -> list[str]:
+    """The pieces of a message that may say since when: from each time cue to the end of its clause."""
+    found = []
+    for match in _TIME_CUE.finditer(text):
+        clause = re.split(r"[,.;:!?]| y | pero ", text[match.start() :], maxsplit=1)[0]
+        found.append(clause.strip())
+    return found
 
 
 def message_with(tracker: Tracker, value: str) -> str:
@@ -192,6 +206,19 @@ class ValidateIncidentForm(ReadsAnswers, CustomerIdentityValidation, FormValidat
         kind = pick_symptom_kind(get_severity_table(), kinds_in_text(latest_text(tracker)))
         return {"symptom_kind": kind} if kind else {}
 
+    def extract_started(self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict) -> Result:
+        """Since when, said in passing when the model tagged no time ("…caído desde hace como 2 horas")."""
+        if tracker.get_slot("started") or tracker.get_slot("requested_slot") == "started":
+            return {}
+        if latest_entity_values(tracker, "since") or latest_text(tracker).startswith("/"):
+            return {}
+        tz = get_escalation_book().timezone_for(tracker.get_slot("country"))
+        now = now_utc().astimezone(ZoneInfo(tz))
+        for text in since_candidates(latest_text(tracker)):
+            if parse_since(text, tz=tz, now=now):
+                return {"started": text}
+        return {}
+
     def validate_channel_phone_ok(
         self, value: Any, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict
     ) -> Result:
@@ -259,11 +286,22 @@ class ValidateIncidentForm(ReadsAnswers, CustomerIdentityValidation, FormValidat
         self, value: Any, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict
     ) -> Result:
         tz = get_escalation_book().timezone_for(tracker.get_slot("country"))
-        text = str(value).strip() if value else ""
-        parsed = parse_since(text, tz=tz, now=now_utc().astimezone(ZoneInfo(tz))) if text else None
-        # The slot keeps the customer's words; the timestamp is computed again at
-        # submission, when the country (and so the time zone) is surely known.
-        return accept("started", text, tracker) if parsed else reject("started", dispatcher, tracker)
+        now = now_utc().astimezone(ZoneInfo(tz))
+        candidates = [str(value).strip() if value else ""]
+        if tracker.get_slot("requested_slot") == "started":
+            # The model may tag only part of the answer ("tipo 11" in "desde anoche
+            # tipo 11"): the whole answer is read too.
+            candidates.append(latest_text(tracker).strip())
+        elif value:
+            # Said in passing ("…en Monterrey desde hace como 2 horas, el módem…"):
+            # the part of the message where the time is, if the entity missed some of it.
+            candidates += since_candidates(message_with(tracker, str(value)))
+        for text in candidates:
+            if text and parse_since(text, tz=tz, now=now):
+                # The slot keeps the customer's words; the timestamp is computed again at
+                # submission, when the country (and so the time zone) is surely known.
+                return accept("started", text, tracker)
+        return reject("started", dispatcher, tracker)
 
     def validate_power_ok(
         self, value: Any, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict

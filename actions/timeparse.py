@@ -232,6 +232,11 @@ _SPAN_SO_FAR = re.compile(
 )
 
 
+_BARE_HOUR_AFTER_DAY = re.compile(
+    r"\b(anoche|ayer|hoy|antenoche|antier|anteayer)\s+(\d{1,2}(?::\d{2})?)\b(?!\s*(?:horas?|hrs?|minutos?|mins?|dias?|[/-]))"
+)
+
+
 def _normalize(text: str) -> str:
     text = normalize_text(text)
     for pattern, plain in _DIMINUTIVES:
@@ -240,6 +245,8 @@ def _normalize(text: str) -> str:
     text = re.sub(r"\b([ap])\s*\.\s*m\b\.?", r"\1m", text)
     text = re.sub(r"[¿?¡!;]", " ", text)
     text = _FILLERS.sub(" ", text)
+    # "Anoche tipo 11", "ayer como 5": once the filler is gone, a bare hour after a day word is that hour.
+    text = _BARE_HOUR_AFTER_DAY.sub(r"\1 a las \2", text)
     text = _AGO_AFTER.sub(lambda m: f"hace {m.group('span').strip()}", text)
     return re.sub(r"\s+", " ", text).strip(" ,.")
 

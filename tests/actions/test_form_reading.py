@@ -176,3 +176,35 @@ async def test_a_query_skips_since_when_power_and_reboot():
         domain()["forms"]["incident_form"]["required_slots"], Dispatcher(), tracker, domain()
     )
     assert not {"started", "power_ok", "rebooted", "problem_persists"} & set(required)
+
+
+async def test_since_when_in_passing_is_read_from_the_opening():
+    text = "no tenemos internet en la oficina de Monterrey desde hace como 2 horas, el modem esta prendido"
+    result, _, _ = await run_form(text, requested=None, intent="report_incident")
+    assert result["started"] == "desde hace como 2 horas"
+
+
+async def test_a_correction_to_another_question_is_progress_not_a_bad_answer():
+    result, _, _ = await run_form(
+        "no, el correo esta mal, es lupita.hernandez@gindnorte.mx",
+        requested="started",
+        intent="correct",
+        slots={"contact_email": "lupita.hdz@gindnorte.mx"},
+        extracted={"started": "no, el correo esta mal", "contact_email": "lupita.hernandez@gindnorte.mx"},
+    )
+    assert result["contact_email"] == "lupita.hernandez@gindnorte.mx"
+    assert "invalid_count" not in result
+
+
+async def test_a_return_to_the_form_after_a_rule_counts_nothing():
+    """Rasa validates again after a rule answered (no fresh message): not a second bad answer."""
+    tracker_events = [
+        {"event": "action", "name": "action_listen"},
+        {"event": "user", "text": "hola"},
+        {"event": "action", "name": "utter_hello_again"},
+        {"event": "action", "name": "incident_form"},
+    ]
+    from actions.form_reading import answered_after_listen
+
+    tracker = make_tracker(requested="company", events=tracker_events)
+    assert not answered_after_listen(tracker)
