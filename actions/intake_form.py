@@ -33,6 +33,7 @@ from actions.validators import (
     clean_person_name,
     clean_symptom,
     correction_field,
+    expand_company_entity,
     expand_person_entity,
     normalize_email,
     normalize_service_id,
@@ -129,6 +130,10 @@ class CustomerIdentityValidation:
     def validate_company(
         self, value: Any, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict
     ) -> Result:
+        if isinstance(value, str):
+            # Rasa fills the slot from the first mapping with a value, the entity,
+            # which may hold only part of the name.
+            value = expand_company_entity(message_with(tracker, value), value)
         company = clean_company(value)
         return accept("company", company, tracker) if company else reject("company", dispatcher, tracker)
 
@@ -141,9 +146,10 @@ class CustomerIdentityValidation:
     def validate_contact_name(
         self, value: Any, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict
     ) -> Result:
-        if tracker.get_slot("requested_slot") != "contact_name" and isinstance(value, str):
-            # Named in passing (perhaps in an earlier message, before the form
-            # started): the entity may hold only part of a compound name.
+        if isinstance(value, str):
+            # Rasa fills the slot from the first mapping with a value, the entity,
+            # which may hold only part of a compound name (perhaps from an earlier
+            # message, before the form started).
             value = expand_person_entity(message_with(tracker, value), value)
         name = clean_person_name(value)
         return accept("contact_name", name, tracker) if name else reject("contact_name", dispatcher, tracker)

@@ -283,20 +283,28 @@ _NOT_NAME_WORDS = {
 }
 
 
-def expand_person_entity(text: str, value: str) -> str:
-    """The whole name around a partial person entity ("María Ruiz" in "…Ana María Ruiz de…").
+# Capitalised words that open a sentence, never part of a company's name ("Somos Grupo…").
+_NOT_COMPANY_WORDS = {
+    "soy", "somos", "hola", "buenas", "buenos", "buen", "dia", "les", "le", "te", "escribe", "escribo",
+    "trabajo", "trabajamos", "llamo", "llamamos", "es", "de", "del", "desde", "para", "por", "con", "en",
+}
 
-    The model sometimes tags only the last words of a compound name; the name
-    keeps every capitalised word right before and after what it tagged.
+
+def _expand_capitalised(text: str, value: str, stop_words: set[str]) -> str:
+    """`value` with the capitalised words right before and after it in `text`.
+
+    The model sometimes tags only the last words of a compound name ("María
+    Ruiz" of "Ana María Ruiz", "Industrial del Norte S.A." of "Grupo Industrial
+    del Norte S.A."); a capitalised word touching the entity, and not a word
+    that opens a sentence, belongs to it.
     """
     start = text.find(value)
     if start < 0 or not value:
         return value
-    words_before = text[:start].split()
     before: list[str] = []
-    for word in reversed(words_before):
+    for word in reversed(text[:start].split()):
         bare = word.strip(_EDGE_PUNCTUATION)
-        if word != bare or not bare[:1].isupper() or phrase_key(bare) in _NOT_NAME_WORDS:
+        if word != bare or not bare[:1].isupper() or phrase_key(bare) in stop_words:
             break
         before.insert(0, bare)
     after: list[str] = []
@@ -304,12 +312,25 @@ def expand_person_entity(text: str, value: str) -> str:
     if rest[:1] == " ":
         for word in rest.split():
             bare = word.strip(_EDGE_PUNCTUATION)
-            if not bare[:1].isupper() or phrase_key(bare) in _NOT_NAME_WORDS:
+            if not bare[:1].isupper() or phrase_key(bare) in stop_words:
                 break
             after.append(bare)
             if word != bare:
                 break
     return " ".join([*before, value, *after])
+
+
+def expand_person_entity(text: str, value: str) -> str:
+    """The whole name around a partial person entity ("María Ruiz" in "…Ana María Ruiz de…")."""
+    return _expand_capitalised(text, value, _NOT_NAME_WORDS)
+
+
+def expand_company_entity(text: str, value: str) -> str:
+    """The whole company around a partial company entity ("Grupo" before "Industrial del Norte S.A.")."""
+    if value.rstrip().endswith((".", ",")):
+        # A legal suffix ends the name: expand only to the left.
+        return _expand_capitalised(text[: text.find(value) + len(value)], value, _NOT_COMPANY_WORDS)
+    return _expand_capitalised(text, value, _NOT_COMPANY_WORDS)
 
 
 # --- company ------------------------------------------------------------------

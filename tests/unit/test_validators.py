@@ -374,3 +374,36 @@ def test_random_input_never_raises(validator: Callable[[str | None], str | None]
     for text in _random_texts(400, seed=20261125):
         result = validator(text)
         assert result is None or isinstance(result, str)
+
+
+@pytest.mark.parametrize(
+    ("text", "entity", "expected"),
+    [
+        (
+            "Grupo Industrial del Norte S.A. de C.V.",
+            "Industrial del Norte S.A. de C.V.",
+            "Grupo Industrial del Norte S.A. de C.V.",
+        ),
+        ("Somos Grupo Éxito y el enlace está caído", "Éxito", "Grupo Éxito"),
+        ("Hola, soy Ana de Banco Andino S.A., el enlace", "Andino S.A.", "Banco Andino S.A."),
+        ("trabajo en Banco Andino", "Banco Andino", "Banco Andino"),
+    ],
+)
+def test_company_entity_keeps_all_its_words(text: str, entity: str, expected: str) -> None:
+    from actions.validators import expand_company_entity
+
+    assert expand_company_entity(text, entity) == expected
+
+
+@pytest.mark.parametrize(
+    ("text", "entity", "expected"),
+    [
+        ("Buenas, les escribe Ana María Ruiz de Banco Andino", "María Ruiz", "Ana María Ruiz"),
+        ("Soy Ana María Ruiz.", "Ana María", "Ana María Ruiz"),
+        ("habla Pedro", "Pedro", "Pedro"),
+    ],
+)
+def test_person_entity_keeps_all_its_words(text: str, entity: str, expected: str) -> None:
+    from actions.validators import expand_person_entity
+
+    assert expand_person_entity(text, entity) == expected
