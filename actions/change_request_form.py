@@ -28,6 +28,7 @@ from actions.escalation import get_escalation_book
 from actions.form_reading import ReadsAnswers
 from actions.intake_form import CustomerIdentityValidation, Result, accept, now_utc, reject
 from actions.phones import normalize_phone
+from actions.places import country_from_place
 from actions.store.change_requests import NewChangeRequest, open_change_request
 from actions.store.db import get_session_factory
 from actions.timeparse import format_local
@@ -40,7 +41,9 @@ CHANGE_SLOTS = ("change_description", "restores_service", "desired_date", "chang
 
 def _country(tracker: Tracker) -> str | None:
     """The customer's country if the conversation knows it (slot, else the channel's number)."""
-    country = tracker.get_slot("country")
+    # The slot may hold a place named in passing ("Montevideo"): this form does not
+    # validate the country, so it is read here; the store takes ISO codes only.
+    country = country_from_place(tracker.get_slot("country") or "")
     if country:
         return country
     phone = normalize_phone(channel_phone(tracker.events) or tracker.get_slot("contact_phone") or "")

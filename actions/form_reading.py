@@ -136,10 +136,12 @@ class ReadsAnswers:
         text = latest_text(tracker)
         if intent not in self.DIGRESSIONS or (text.startswith("/") and intent not in OVERRIDING_INTENTS):
             return False
-        if intent in SMALL_TALK and says_more_than_yes_no(text):
-            # "Buenas, soy Juan Pérez" greets and answers: the answer counts.
+        if intent in SMALL_TALK and (says_more_than_yes_no(text) or tracker.latest_message.get("entities")):
+            # "Buenas, soy Juan Pérez" greets and answers, and "Yanira Batista" alone
+            # may be heard as a greeting: a message with an entity is an answer.
             return False
-        if is_hedge(text) and intent not in OVERRIDING_INTENTS:
+        if is_hedge(text) and intent != "request_human":
+            # "Déjeme preguntar" is not a cancellation, whatever the model heard.
             return False
         threshold = OUT_OF_SCOPE_CONFIDENCE if intent == "out_of_scope" else DIGRESSION_CONFIDENCE
         if confidence < threshold:

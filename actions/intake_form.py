@@ -9,6 +9,7 @@ help, offer a person, hand off), is `actions.form_reading`.
 from __future__ import annotations
 
 import re
+from collections.abc import Callable
 from datetime import datetime, timezone
 from typing import Any
 from zoneinfo import ZoneInfo
@@ -21,7 +22,14 @@ from rasa_sdk.types import DomainDict
 from actions.answers import is_hedge
 from actions.conversation import channel_phone
 from actions.escalation import get_escalation_book
-from actions.form_reading import HAND_OFF, OFFER_AGENT, ReadsAnswers, latest_text, value_before_latest_message
+from actions.form_reading import (
+    CORRECTING_QUESTIONS,
+    HAND_OFF,
+    OFFER_AGENT,
+    ReadsAnswers,
+    latest_text,
+    value_before_latest_message,
+)
 from actions.phones import normalize_phone
 from actions.places import country_from_place
 from actions.severity import get_severity_table, pick_symptom_kind
@@ -37,6 +45,7 @@ from actions.validators import (
     expand_person_entity,
     normalize_email,
     normalize_service_id,
+    person_name_from_answer,
 )
 
 Result = dict[str, Any]
@@ -67,6 +76,30 @@ def since_candidates(text: str) -> list[str]:
         clause = re.split(r"[,.;:!?]| y | pero ", text[match.start() :], maxsplit=1)[0]
         found.append(clause.strip())
     return found
+
+
+# A whole answer longer than this is a sentence around the name, not the name.
+MAX_NAME_WORDS = 7
+
+
+def whole_answer_around(tracker: Tracker, slot: str, value: str, clean: Callable[[str], str | None]) -> str | None:
+    """The cleaned whole answer when `slot` was asked and it holds the entity ("maria del pilar salas").
+
+    Rasa fills the slot from the entity first, and the model may tag only part
+    of a name; when the answer is the name (with a lead-in like "somos"), the
+    whole of it is the value.
+    """
+    if tracker.get_slot("requested_slot") != slot:
+        return None
+    whole = clean(latest_text(tracker))
+    if (
+        whole
+        and value.casefold() in whole.casefold()
+        and len(whole) > len(value)
+        and len(whole.split()) <= MAX_NAME_WORDS
+    ):
+        return whole
+    return None
 
 
 def message_with(tracker: Tracker, value: str) -> str:
@@ -133,7 +166,13 @@ class CustomerIdentityValidation:
         if isinstance(value, str):
             # Rasa fills the slot from the first mapping with a value, the entity,
             # which may hold only part of the name.
-            value = expand_company_entity(message_with(tracker, value), value)
+            value = whole_answer_around(tracker, "company", value, clean_company) or expand_company_entity(
+                message_with(tracker, value), value
+            )
+            if tracker.get_slot("requested_slot") != "company" and not value[:1].isupper() and not value[:1].isdigit():
+                # Named in passing, a company starts with a capital or a digit: "igual" in
+                # "sigue igual" tagged as a company is not one.
+                return reject("company", dispatcher, tracker)
         company = clean_company(value)
         return accept("company", company, tracker) if company else reject("company", dispatcher, tracker)
 
@@ -150,8 +189,12 @@ class CustomerIdentityValidation:
             # Rasa fills the slot from the first mapping with a value, the entity,
             # which may hold only part of a compound name (perhaps from an earlier
             # message, before the form started).
-            value = expand_person_entity(message_with(tracker, value), value)
+            value = whole_answer_around(tracker, "contact_name", value, person_name_from_answer) or (
+                expand_person_entity(message_with(tracker, value), value)
+            )
         name = clean_person_name(value)
+        if not name and tracker.get_slot("requested_slot") == "contact_name":
+            name = person_name_from_answer(str(value or ""))
         return accept("contact_name", name, tracker) if name else reject("contact_name", dispatcher, tracker)
 
     def validate_contact_email(
@@ -237,6 +280,15 @@ class ValidateIncidentForm(ReadsAnswers, CustomerIdentityValidation, FormValidat
         self, value: Any, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict
     ) -> Result:
         phone = normalize_phone(value, country=tracker.get_slot("country"))
+        if tracker.get_slot("requested_slot") == "contact_phone" and (phone.error or not phone.e164):
+            # Rasa takes the entity first, which may have lost the "+58" or the
+            # "(787)": the whole answer is read as well.
+            whole = normalize_phone(latest_text(tracker), country=tracker.get_slot("country"))
+            if whole.e164:
+                phone, value = whole, latest_text(tracker)
+        if phone.error and tracker.get_slot("requested_slot") != "contact_phone":
+            # A number in passing that is not a phone ("el circuito es 4401239876"): ignored.
+            return {"contact_phone": value_before_latest_message(tracker, "contact_phone")}
         if phone.error == "needs_country":
             dispatcher.utter_message(response="utter_phone_needs_country")
             return {"contact_phone": None, "pending_local_phone": str(value)}
@@ -284,7 +336,13 @@ class ValidateIncidentForm(ReadsAnswers, CustomerIdentityValidation, FormValidat
         self, value: Any, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict
     ) -> Result:
         # Rasa keeps only the last entity of a message; the severity needs all of them.
-        named = [*latest_entity_values(tracker, "symptom_kind"), str(value or "").strip().lower()]
+        # Once known, the kind changes only when asked or corrected: "sigue sin servicio"
+        # after a reboot does not turn "intermitente" into a total outage.
+        named = [str(value or "").strip().lower()]
+        asked = tracker.get_slot("requested_slot")
+        first_time = value_before_latest_message(tracker, "symptom_kind") is None
+        if first_time or asked in ("symptom", "symptom_kind", *CORRECTING_QUESTIONS):
+            named += latest_entity_values(tracker, "symptom_kind")
         kind = pick_symptom_kind(get_severity_table(), named)
         return accept("symptom_kind", kind, tracker) if kind else reject("symptom_kind", dispatcher, tracker)
 

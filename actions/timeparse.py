@@ -242,6 +242,8 @@ def _normalize(text: str) -> str:
     for pattern, plain in _DIMINUTIVES:
         text = re.sub(pattern, plain, text)
     text = _SPAN_SO_FAR.sub("hace ", text)
+    # "Desde temprano", "ayer temprano": early in the morning (of that day).
+    text = re.sub(r"\b(?:bien\s+|muy\s+)?temprano\b", "en la manana", text)
     text = re.sub(r"\b([ap])\s*\.\s*m\b\.?", r"\1m", text)
     text = re.sub(r"[¿?¡!;]", " ", text)
     text = _FILLERS.sub(" ", text)

@@ -333,6 +333,21 @@ def expand_company_entity(text: str, value: str) -> str:
     return _expand_capitalised(text, value, _NOT_COMPANY_WORDS)
 
 
+# Words after a name that describe the person, not name them ("…, encargado de TI").
+_ROLE_TAIL = re.compile(
+    r"\s*(?:,|\by\b|\bdel?\b\s+(?:area|área|departamento)|\b(?:encargad|jef|gerente|ingenier|analista|coordinador|"
+    r"responsable|tecnic|técnic|soporte|administrador|supervisor|director|asistente)).*$",
+    re.IGNORECASE,
+)
+
+
+def person_name_from_answer(text: str | None) -> str | None:
+    """A name answered with a role or a remark after it ("Ignacio Larraín, encargado de TI")."""
+    if not text:
+        return None
+    return clean_person_name(_ROLE_TAIL.sub("", text)) or clean_person_name(text)
+
+
 # --- company ------------------------------------------------------------------
 
 _COMPANY_PREFIXES = (

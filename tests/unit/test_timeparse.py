@@ -270,6 +270,8 @@ def test_random_input_never_raises() -> None:
         ("ya van dos horas sin internet", NOW - timedelta(hours=2)),
         ("llevamos 2 días sin servicio", NOW - timedelta(days=2)),
         ("desde anoche tipo 11", datetime(2026, 11, 24, 23, 0, tzinfo=ZONE)),
+        ("desde temprano", datetime(2026, 11, 25, 8, 0, tzinfo=ZONE)),
+        ("ayer bien temprano", datetime(2026, 11, 24, 8, 0, tzinfo=ZONE)),
     ],
 )
 def test_spans_as_customers_say_them(text: str, expected: datetime) -> None:
