@@ -44,6 +44,10 @@ MAX_LIST_LIMIT = 500
 DEFAULT_LIST_LIMIT = 100
 # Longest name an API client may give itself for the audit trail.
 MAX_ACTOR_LENGTH = 100
+# Largest request body (aiohttp's default is 1 MiB): the biggest legitimate one,
+# an agent's reply of 2,000 characters (actions.api.console.incident_forms)
+# form-encoded at up to 12 bytes a character, is about 24 kB. Bigger bodies get 413.
+MAX_BODY_BYTES = 64 * 1024
 CONTACT_FIELDS = ("level", "role", "name", "phone", "email", "hours")
 
 
@@ -305,6 +309,7 @@ def create_app(
     """Build the application; the caller owns the engine behind ``session_factory``."""
     app = web.Application(
         middlewares=[error_middleware, security_headers_middleware, auth_middleware],
+        client_max_size=MAX_BODY_BYTES,
     )
     app[SETTINGS_KEY] = settings
     app[SESSION_FACTORY_KEY] = session_factory

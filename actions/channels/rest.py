@@ -19,6 +19,9 @@ Differences from Rasa's channel:
   ``RATE_LIMIT_SENDER_PER_MINUTE`` messages; beyond that the answer is 429
   with ``Retry-After`` and the domain's ``utter_channel_rate_limited`` as the
   bot's message (the message itself is not processed).
+* A message longer than the bot reads (``actions.channels.limits``) is
+  answered with the domain's ``utter_message_too_long`` (HTTP 200) and never
+  reaches the bot; the rate limits count it.
 * A message the bot could not process (the action server or the database
   away, the lock store down: ``actions.channels.turns``) is answered with the
   domain's ``utter_channel_error`` instead of an empty list; the conversation
@@ -42,6 +45,7 @@ from sanic import Blueprint, response
 from sanic.request import Request
 from sanic.response import HTTPResponse
 
+from actions.channels.limits import MESSAGE_TOO_LONG, limit_request_sizes, too_long_for_the_bot
 from actions.channels.turns import run_turn
 from actions.channels.twilio import BOT_FAILED, DOMAIN_PATH, RATE_LIMITED, read_channel_responses
 from actions.channels.twiml import SMS, WHATSAPP
@@ -52,6 +56,8 @@ from actions.settings import Settings, load_settings
 logger = logging.getLogger(__name__)
 
 MAX_SENDER_CHARS = 255  # the records' sender_id column
+# Above this the request is refused with 413; up to it, a message longer than
+# the bot reads (actions.channels.limits) still gets the domain's answer.
 MAX_MESSAGE_CHARS = 16_000
 CONTROL_CHARS = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f]")
 SENDER_FORBIDDEN = re.compile(r"[\x00-\x1f\x7f\ud800-\udfff]")
@@ -124,11 +130,14 @@ class RestInput(RasaRestInput):
         self, settings: Settings, *, domain_path: Path = DOMAIN_PATH, limiter: RateLimiter | None = None
     ) -> None:
         self.settings = settings
-        self.responses = read_channel_responses(domain_path, (RATE_LIMITED, BOT_FAILED), channel=self.name())
+        self.responses = read_channel_responses(
+            domain_path, (RATE_LIMITED, BOT_FAILED, MESSAGE_TOO_LONG), channel=self.name()
+        )
         self.limiter = limiter or limiter_from_settings(settings)
 
     def blueprint(self, on_new_message: Callable[[UserMessage], Awaitable[Any]]) -> Blueprint:
         webhook = Blueprint("noc_rest_webhook", __name__)
+        limit_request_sizes(webhook)
 
         @webhook.route("/", methods=["GET"])
         async def health(_: Request) -> HTTPResponse:
@@ -148,6 +157,10 @@ class RestInput(RasaRestInput):
                     logger.warning("REST channel: %s is over its message rate limit", parsed.sender)
                 text = self.responses.get(RATE_LIMITED)
                 return too_many_json(decision, [{"recipient_id": parsed.sender, "text": text}] if text else [])
+            if too_long_for_the_bot(parsed.text):
+                # Never parsed: NLU on a long text holds the event loop of every conversation.
+                text = self.responses.get(MESSAGE_TOO_LONG)
+                return response.json([{"recipient_id": parsed.sender, "text": text}] if text else [])
             if rasa.utils.endpoints.bool_arg(request, "stream", default=False):
                 return response.stream(
                     self.stream_response(on_new_message, parsed.text, parsed.sender, self.name(), None),

@@ -28,6 +28,8 @@ Per request:
    with ``utter_channel_media_unsupported``, ``utter_channel_location_unsupported``
    or ``utter_channel_empty_message`` from domain.yml (read once, at
    construction) and never reach the bot. A photo with a caption sends the caption.
+   So is a body longer than the bot reads (``actions.channels.limits``), with
+   ``utter_message_too_long``.
    Delivery-status callbacks (``MessageStatus`` sent/delivered/...) are ignored.
 5. A body that is only a number ("2", "2.") picks option 2 of the numbered
    list the sender was last shown (stored in ``twilio_menus``): the option's
@@ -62,6 +64,7 @@ from sqlalchemy.orm import sessionmaker
 from twilio.request_validator import RequestValidator
 
 from actions.channels import twilio_store
+from actions.channels.limits import MESSAGE_TOO_LONG, limit_request_sizes, too_long_for_the_bot
 from actions.channels.turns import run_turn
 from actions.channels.twilio_outgoing import send_text
 from actions.channels.twiml import (
@@ -88,7 +91,7 @@ EMPTY_MESSAGE = "utter_channel_empty_message"
 LOCATION_UNSUPPORTED = "utter_channel_location_unsupported"
 BOT_FAILED = "utter_channel_error"
 RATE_LIMITED = "utter_channel_rate_limited"
-CHANNEL_RESPONSES = (MEDIA_UNSUPPORTED, EMPTY_MESSAGE, LOCATION_UNSUPPORTED, BOT_FAILED, RATE_LIMITED)
+CHANNEL_RESPONSES = (MEDIA_UNSUPPORTED, EMPTY_MESSAGE, LOCATION_UNSUPPORTED, BOT_FAILED, RATE_LIMITED, MESSAGE_TOO_LONG)
 # SmsStatus of an inbound message; status callbacks carry sent, delivered, etc.
 INBOUND_STATUSES = ("received", "receiving")
 # Twilio gives up on a webhook after 15 s.
@@ -266,6 +269,7 @@ class TwilioInput(InputChannel):
     def blueprint(self, on_new_message: Callable[[UserMessage], Awaitable[Any]]) -> Blueprint:
         self._log_start()
         webhook = Blueprint("noc_twilio_webhook", __name__)
+        limit_request_sizes(webhook)
 
         @webhook.route("/", methods=["GET"])
         async def health(_: Request) -> HTTPResponse:
@@ -371,7 +375,8 @@ class TwilioInput(InputChannel):
         if (form.get("Latitude") or "").strip() and (form.get("Longitude") or "").strip():
             return LOCATION_UNSUPPORTED
         if body.strip():
-            return None
+            # Never parsed: NLU on a long text holds the event loop of every conversation.
+            return MESSAGE_TOO_LONG if too_long_for_the_bot(body) else None
         try:
             media = int(form.get("NumMedia") or 0)
         except ValueError:

@@ -23,7 +23,7 @@ from actions.store.models import Base, UTCDateTime
 # twilio_messages.status
 STATUS_PROCESSING = "procesando"  # claimed, the bot is working on it
 STATUS_ANSWERED = "respondido"  # the bot answered (response_twiml holds the answer)
-STATUS_UNSUPPORTED = "no_soportado"  # media, location or empty: answered by the channel
+STATUS_UNSUPPORTED = "no_soportado"  # media, location, empty or too long: answered by the channel
 STATUS_FAILED = "fallido"  # the bot raised; not retried (at most once)
 MESSAGE_STATUSES = (STATUS_PROCESSING, STATUS_ANSWERED, STATUS_UNSUPPORTED, STATUS_FAILED)
 

@@ -18,6 +18,8 @@ of raising in the socket server), client metadata is not passed on (it could
 forge what the SMS/WhatsApp channel vouches for), and each session and client
 IP is held to the rate limits; the first message over a limit is answered with
 the domain's ``utter_channel_rate_limited``, the following ones not at all.
+A message longer than the bot reads (``actions.channels.limits``) is answered
+with the domain's ``utter_message_too_long`` and never reaches the bot.
 """
 
 from __future__ import annotations
@@ -35,6 +37,7 @@ from rasa.core.channels.channel import UserMessage
 from rasa.core.channels.socketio import SocketIOInput, SocketIOOutput
 from sanic import Blueprint
 
+from actions.channels.limits import MAX_REQUEST_BYTES, MESSAGE_TOO_LONG, limit_request_sizes, too_long_for_the_bot
 from actions.channels.rest import MAX_MESSAGE_CHARS, clean_text
 from actions.channels.turns import run_turn
 from actions.channels.twilio import BOT_FAILED, DOMAIN_PATH, RATE_LIMITED, read_channel_responses
@@ -102,7 +105,9 @@ class WebChatInput(SocketIOInput):
         super().__init__(*args, **kwargs)
         self.settings = settings or get_settings()
         self.limiter = limiter or limiter_from_settings(self.settings)
-        self.responses = read_channel_responses(domain_path, (RATE_LIMITED, BOT_FAILED), channel=self.name())
+        self.responses = read_channel_responses(
+            domain_path, (RATE_LIMITED, BOT_FAILED, MESSAGE_TOO_LONG), channel=self.name()
+        )
 
     def _client_ip(self, sid: str) -> str:
         environ = self.sio.get_environ(sid, namespace=self.namespace) if self.sio else None
@@ -113,6 +118,9 @@ class WebChatInput(SocketIOInput):
         blueprint = super().blueprint(on_new_message)
         sio = self.sio
         assert sio is not None  # set by SocketIOInput.blueprint
+        # Engine.IO's own cap on a polling request or web socket message (1 MB by default).
+        sio.eio.max_http_buffer_size = MAX_REQUEST_BYTES
+        limit_request_sizes(blueprint)
         if self.settings.redis_url:
             share_emits_through_redis(sio, self.settings.redis_url)
 
@@ -140,6 +148,12 @@ class WebChatInput(SocketIOInput):
             if not decision.allowed:
                 notice = self.responses.get(RATE_LIMITED)
                 if decision.first_refusal and notice:
+                    await sio.emit(self.bot_message_evt, {"text": notice}, room=sid, namespace=self.namespace)
+                return
+            if too_long_for_the_bot(text):
+                # Never parsed: NLU on a long text holds the event loop of every conversation.
+                notice = self.responses.get(MESSAGE_TOO_LONG)
+                if notice:
                     await sio.emit(self.bot_message_evt, {"text": notice}, room=sid, namespace=self.namespace)
                 return
             output = SocketIOOutput(sio, self.bot_message_evt)
