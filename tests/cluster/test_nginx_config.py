@@ -41,7 +41,12 @@ def test_the_local_config_passes_nginx_t(tmp_path: Path) -> None:
 def test_upstreams(tmp_path: Path, upstream: str, servers: tuple[str, ...], sticky: bool) -> None:
     text = render(local_config(tmp_path, rasa_backends=RASA, action_backends=ACTIONS, rasa_port=1, action_port=2))
     block = upstream_block(text, upstream)
-    assert [line.split()[1] for line in block.splitlines() if line.strip().startswith("server ")] == list(servers)
+    lines = [line.split() for line in block.splitlines() if line.strip().startswith("server ")]
+    assert [line[1] for line in lines if "backup" not in line] == list(servers)
+    # Round robin: the same servers again, as backups that nginx never leaves out
+    # (test_nginx_proxy.py shows why). ip_hash allows no backups.
+    backups = [line[1:] for line in lines if "backup" in line]
+    assert backups == ([] if sticky else [[server, "backup", "max_fails=0;"] for server in servers])
     assert ("ip_hash;" in block) is sticky
 
 

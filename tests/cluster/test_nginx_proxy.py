@@ -40,11 +40,15 @@ class StandIn(BaseHTTPRequestHandler):
         pass
 
 
+def serve(port: int) -> ThreadingHTTPServer:
+    server = ThreadingHTTPServer(("127.0.0.1", port), StandIn)
+    threading.Thread(target=server.serve_forever, daemon=True).start()
+    return server
+
+
 @pytest.fixture(scope="module")
 def stand_ins() -> Iterator[dict[int, ThreadingHTTPServer]]:
-    servers = {port: ThreadingHTTPServer(("127.0.0.1", port), StandIn) for port in RASA_BACKENDS + ACTION_BACKENDS}
-    for server in servers.values():
-        threading.Thread(target=server.serve_forever, daemon=True).start()
+    servers = {port: serve(port) for port in RASA_BACKENDS + ACTION_BACKENDS}
     yield servers
     for server in servers.values():
         server.shutdown()
@@ -108,6 +112,29 @@ def test_action_calls_are_shared_and_arrive_whole(nginx: Path) -> None:
     answers = [requests.post(url, json=tracker, timeout=5).json() for _ in range(4)]
     assert {answer["port"] for answer in answers} == set(ACTION_BACKENDS)
     assert {answer["received"] for answer in answers} == {len(json.dumps(tracker))}
+
+
+@pytest.mark.parametrize(
+    ("front_port", "backends", "path"),
+    [(RASA_PORT, RASA_BACKENDS, "/webhooks/rest/webhook"), (ACTION_PORT, ACTION_BACKENDS, "/webhook")],
+)
+def test_servers_that_were_all_down_take_requests_as_soon_as_they_are_back(
+    nginx: Path, stand_ins: dict[int, ThreadingHTTPServer], front_port: int, backends: tuple[int, ...], path: str
+) -> None:
+    url = f"http://127.0.0.1:{front_port}{path}"
+    for port in backends:
+        stand_ins[port].shutdown()
+        stand_ins[port].server_close()
+    # All down: 502, which Rasa's turn rules take for "no action server up" (actions/channels/remote_actions.py).
+    assert [requests.post(url, json={}, timeout=5).status_code for _ in range(3)] == [502] * 3
+    for port in backends:
+        stand_ins[port] = serve(port)
+    # Right away, well within fail_timeout (5 s) of those failures: the customer who
+    # writes again as soon as the servers answer is served, not told of a fault again.
+    answers = [requests.post(url, json={}, timeout=5) for _ in range(4)]
+    errors = (nginx / "logs" / "nginx-error.log").read_text()[-600:]
+    assert [answer.status_code for answer in answers] == [200] * 4, errors
+    assert {answer.json()["port"] for answer in answers} <= set(backends)
 
 
 def test_a_server_that_is_down_is_skipped(nginx: Path, stand_ins: dict[int, ThreadingHTTPServer]) -> None:
