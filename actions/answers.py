@@ -318,6 +318,28 @@ _PERSISTS = _cues(
     )
 )
 
+# Persistence said in passing: only words about what happened after the reboot
+# ("sigue igual", "ya volvió"), never the description of the fault itself
+# ("está caído", "no hay internet"), which an opening says before any reboot.
+_PERSISTS_STATED = _cues(
+    (
+        (
+            r"(?:sigue|siguen|seguimos|continua|continuan|continuamos|persiste|persisten|igualito|lo mismo|"
+            r"mismo problema|y nada|pero nada|nada de nada|nada cambio|no cambio nada|sin cambios|ningun cambio)",
+            True,
+        ),
+        (r"(?:todavia|aun) (?:no|sin|nada)|^nada$", True),
+        (r"(?:esta|estamos|todo|sigue|seguimos|quedo|queda) (?:\w+ )?igual|igual que antes|igual de mal", True),
+        (
+            r"(?:ya|ahora|ahorita) (?:si )?(?:funciona|anda|navega|sirve|conecta|volvio|regreso|hay servicio|"
+            r"hay internet|tenemos internet|tenemos servicio|esta bien|quedo)|"
+            r"se (?:arreglo|soluciono|restablecio|normalizo|compuso|resolvio)|"
+            r"(?:volvio|regreso) (?:el |la )?(?:servicio|internet|conexion|señal|senal|red)",
+            False,
+        ),
+    )
+)
+
 # Confirmation of a summary or of a request to file.
 _CONFIRM = _cues(
     (
@@ -416,16 +438,16 @@ def _clause_reading(clause: str, cues: tuple[Cue, ...]) -> bool | None:
     return sorted(found)[-1][1]
 
 
-def concept_readings(slot: str, text: str) -> list[bool]:
+def concept_readings(slot: str, text: str, cues: tuple[Cue, ...] | None = None) -> list[bool]:
     """What each clause of the message states about the concept behind `slot`, in order."""
-    cues = _CONCEPTS[slot]
+    cues = cues or _CONCEPTS[slot]
     readings = [_clause_reading(clause, cues) for clause in clauses(text)]
     return [reading for reading in readings if reading is not None]
 
 
-def concept_reading(slot: str, text: str) -> bool | None:
+def concept_reading(slot: str, text: str, cues: tuple[Cue, ...] | None = None) -> bool | None:
     """What the message states about the concept behind `slot`; the last clause that says something wins."""
-    readings = concept_readings(slot, text)
+    readings = concept_readings(slot, text, cues)
     return readings[-1] if readings else None
 
 
@@ -477,7 +499,7 @@ def read_triage(text: str, *, asked: str | None = None, rebooted: bool | None = 
     for slot in TRIAGE_SLOTS:
         if slot == asked:
             continue
-        value = concept_reading(slot, sure)
+        value = concept_reading(slot, sure, _PERSISTS_STATED if slot == "problem_persists" else None)
         if value is not None:
             facts[slot] = value
     if "problem_persists" in facts and not (facts.get("rebooted") or rebooted):

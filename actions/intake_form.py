@@ -78,6 +78,26 @@ def since_candidates(text: str) -> list[str]:
     return found
 
 
+# Words right before a place: "la sede de Miraflores" names a place, not a company.
+_PLACE_BEFORE = re.compile(
+    r"\b(?:sede|sucursal|oficina|planta|tienda|local|agencia|bodega|ciudad|zona|barrio|distrito|provincia|"
+    r"estado|departamento)\s+(?:de\s+|del\s+|en\s+)?$",
+    re.IGNORECASE,
+)
+
+
+def plausible_company(text: str, value: str) -> bool:
+    """A company named in passing: it starts with a capital or a digit, and is not a place.
+
+    "igual" in "sigue igual" or "Miraflores" in "la sede de Miraflores" tagged as
+    a company are not one; asked for, the customer's answer is taken as given.
+    """
+    if not (value[:1].isupper() or value[:1].isdigit()):
+        return False
+    start = text.find(value)
+    return start < 0 or not _PLACE_BEFORE.search(text[:start])
+
+
 # A whole answer longer than this is a sentence around the name, not the name.
 MAX_NAME_WORDS = 7
 
@@ -169,9 +189,9 @@ class CustomerIdentityValidation:
             value = whole_answer_around(tracker, "company", value, clean_company) or expand_company_entity(
                 message_with(tracker, value), value
             )
-            if tracker.get_slot("requested_slot") != "company" and not value[:1].isupper() and not value[:1].isdigit():
-                # Named in passing, a company starts with a capital or a digit: "igual" in
-                # "sigue igual" tagged as a company is not one.
+            if tracker.get_slot("requested_slot") != "company" and not plausible_company(
+                message_with(tracker, value), value
+            ):
                 return reject("company", dispatcher, tracker)
         company = clean_company(value)
         return accept("company", company, tracker) if company else reject("company", dispatcher, tracker)

@@ -335,8 +335,9 @@ def expand_company_entity(text: str, value: str) -> str:
 
 # Words after a name that describe the person, not name them ("…, encargado de TI").
 _ROLE_TAIL = re.compile(
-    r"\s*(?:,|\by\b|\bdel?\b\s+(?:area|área|departamento)|\b(?:encargad|jef|gerente|ingenier|analista|coordinador|"
-    r"responsable|tecnic|técnic|soporte|administrador|supervisor|director|asistente)).*$",
+    r"\s*,?\s*(?:(?:soy|el|la|y soy)\s+)?(?:encargad|jef|gerente|ingenier|analista|coordinador|responsable|"
+    r"tecnic|técnic|soporte|administrador|supervisor|director|asistente|del area|del área|de sistemas|de ti\b)"
+    r".*$",
     re.IGNORECASE,
 )
 

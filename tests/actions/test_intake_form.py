@@ -237,3 +237,33 @@ async def test_partial_outage_wins_over_the_failure_words():
     ]
     result, said = await validate("symptom_kind", "sin_servicio", entities=entities, requested="company")
     assert result["symptom_kind"] == "parcial" and said == []
+
+
+@pytest.mark.parametrize(
+    ("text", "value", "expected"),
+    [
+        ("hola, en la sede de Miraflores se va y viene", "Miraflores", False),
+        ("sigue igual", "igual", False),
+        ("Soy Ana de Banco Andino S.A.", "Banco Andino S.A.", True),
+        ("trabajo en Grupo Éxito", "Grupo Éxito", True),
+    ],
+)
+def test_a_company_in_passing_is_capitalised_and_not_a_place(text, value, expected):
+    from actions.intake_form import plausible_company
+
+    assert plausible_company(text, value) is expected
+
+
+@pytest.mark.parametrize(
+    ("text", "expected"),
+    [
+        ("Ignacio Larraín, encargado de TI", "Ignacio Larraín"),
+        ("Rosa Quispe Mamani, jefa de sistemas", "Rosa Quispe Mamani"),
+        ("maria del pilar salas", "Maria del Pilar Salas"),
+        ("bom dia, a minha internet caiu", None),
+    ],
+)
+def test_a_name_answered_with_a_role(text, expected):
+    from actions.validators import person_name_from_answer
+
+    assert person_name_from_answer(text) == expected

@@ -86,6 +86,13 @@ def test_model_fallback(text: str, intent: str, confidence: float, expected: boo
         ("sí, lo reinicié y sigue igual", {"asked": "rebooted", "rebooted": True}, {"problem_persists": True}),
         ("no, no lo he reiniciado todavía", {"asked": "rebooted", "rebooted": False}, {}),
         ("se fue la luz en la sede", {}, {"power_ok": False}),
+        # "Caído" describes the fault; it says nothing of what the reboot did.
+        ("el internet de la oficina esta caido desde las 7 am, ya reinicie el ruter", {}, {"rebooted": True}),
+        (
+            "el modem esta prendido y ya lo reinicie pero nada",
+            {},
+            {"power_ok": True, "rebooted": True, "problem_persists": True},
+        ),
         ("mmm no sé", {}, {}),
     ],
 )
