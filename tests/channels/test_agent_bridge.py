@@ -17,7 +17,6 @@ from typing import Any
 
 import aiohttp
 import pytest
-from aiohttp import web
 from rasa.core.channels.channel import CollectingOutputChannel, InputChannel, OutputChannel, register
 from rasa.core.lock_store import InMemoryLockStore
 from rasa.core.tracker_store import InMemoryTrackerStore
@@ -33,7 +32,13 @@ from actions.channels.twilio import TwilioInput, TwilioRestOutput
 from actions.settings import get_settings
 from actions.store.db import get_session_factory
 from tests.channels.conftest import stop_channel
-from tests.channels.test_twilio_outgoing import SMS_NUMBER, WHATSAPP_NUMBER, FakeTwilio, settings_for
+from tests.channels.test_twilio_outgoing import (
+    SMS_NUMBER,
+    WHATSAPP_NUMBER,
+    FakeTwilio,
+    serve_fake_twilio,
+    settings_for,
+)
 
 BRIDGE_TOKEN = "bridge-test-token"
 WHATSAPP_SENDER = "whatsapp:+573001234567"
@@ -53,12 +58,7 @@ class PushChannel(InputChannel):
 
 @pytest.fixture
 async def fake_twilio(aiohttp_server) -> FakeTwilio:
-    fake = FakeTwilio()
-    app = web.Application()
-    app.router.add_post("/2010-04-01/Accounts/{sid}/Messages.json", fake.messages)
-    server = await aiohttp_server(app)
-    fake.base_url = str(server.make_url("")).rstrip("/")
-    return fake
+    return await serve_fake_twilio(aiohttp_server)
 
 
 def request_with(*channels: InputChannel) -> Any:

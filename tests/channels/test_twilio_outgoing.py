@@ -48,14 +48,19 @@ class FakeTwilio:
         )
 
 
-@pytest.fixture
-async def twilio(aiohttp_server) -> FakeTwilio:
+async def serve_fake_twilio(aiohttp_server) -> FakeTwilio:
+    """A FakeTwilio listening on a free local port (also used by test_agent_bridge)."""
     fake = FakeTwilio()
     app = web.Application()
     app.router.add_post("/2010-04-01/Accounts/{sid}/Messages.json", fake.messages)
     server = await aiohttp_server(app)
     fake.base_url = str(server.make_url("")).rstrip("/")
     return fake
+
+
+@pytest.fixture
+async def twilio(aiohttp_server) -> FakeTwilio:
+    return await serve_fake_twilio(aiohttp_server)
 
 
 def settings_for(fake: FakeTwilio, **changes: Any) -> Settings:
