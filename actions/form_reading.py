@@ -75,6 +75,12 @@ def value_before_latest_message(tracker: Tracker, slot: str) -> Any:
     return None
 
 
+def takes_free_text(domain: DomainDict, slot: str) -> bool:
+    """Whether the domain maps the customer's text to `slot` when it is asked."""
+    mappings = (domain.get("slots", {}).get(slot) or {}).get("mappings") or []
+    return any(mapping.get("type") == "from_text" and mapping.get("conditions") for mapping in mappings)
+
+
 def latest_intent(tracker: Tracker) -> tuple[str | None, float]:
     intent = tracker.latest_message.get("intent") or {}
     return intent.get("name"), float(intent.get("confidence") or 0.0)
@@ -179,6 +185,23 @@ class ReadsAnswers:
             domain,  # type: ignore[attr-defined]
         )
         readings = self.read_message(tracker, required)
+        asked = tracker.get_slot("requested_slot")
+        if (
+            asked
+            and answered_after_listen(tracker)
+            and asked not in readings
+            and asked not in tracker.slots_to_validate()
+            and takes_free_text(domain, asked)
+        ):
+            # The domain's from_text mapping skips messages whose intent it lists
+            # under not_intent: a name heard as "goodbye" ("Yanira Batista") or a
+            # circuit number heard as a ticket question came to nothing. Not a
+            # digression (checked before), so the text is offered to the validator.
+            text = latest_text(tracker)
+            intent, confidence = latest_intent(tracker)
+            bare_yes_no = intent in ("affirm", "deny") and confidence >= DIGRESSION_CONFIDENCE
+            if text and not text.startswith("/") and not is_hedge(text) and not bare_yes_no:
+                readings[asked] = text
         return events + [SlotSet(slot, value) for slot, value in readings.items()]
 
     def read_message(self, tracker: Tracker, required: list[str]) -> dict[str, Any]:

@@ -374,8 +374,10 @@ class ValidateIncidentForm(ReadsAnswers, CustomerIdentityValidation, FormValidat
         candidates = [str(value).strip() if value else ""]
         if tracker.get_slot("requested_slot") == "started":
             # The model may tag only part of the answer ("tipo 11" in "desde anoche
-            # tipo 11"): the whole answer is read too.
+            # tipo 11"): the whole answer is read too, then its pieces ("desde hace
+            # rato, como dos horas").
             candidates.append(latest_text(tracker).strip())
+            candidates += [piece.strip() for piece in re.split(r"[,;]", latest_text(tracker))]
         elif value:
             # Said in passing ("…en Monterrey desde hace como 2 horas, el módem…"):
             # the part of the message where the time is, if the entity missed some of it.

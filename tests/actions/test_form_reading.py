@@ -208,3 +208,10 @@ async def test_a_return_to_the_form_after_a_rule_counts_nothing():
 
     tracker = make_tracker(requested="company", events=tracker_events)
     assert not answered_after_listen(tracker)
+
+
+async def test_a_name_heard_as_goodbye_is_still_the_answer():
+    """The domain's from_text skips intents it lists under not_intent; the form offers the text itself."""
+    result, said, _ = await run_form("Yanira Batista", requested="contact_name", intent="goodbye", confidence=0.4)
+    assert result["contact_name"] == "Yanira Batista"
+    assert said == []
