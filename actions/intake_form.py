@@ -363,6 +363,10 @@ class ValidateIncidentForm(ReadsAnswers, CustomerIdentityValidation, FormValidat
         first_time = value_before_latest_message(tracker, "symptom_kind") is None
         if first_time or asked in ("symptom", "symptom_kind", *CORRECTING_QUESTIONS):
             named += latest_entity_values(tracker, "symptom_kind")
+            if not latest_text(tracker).startswith("/"):
+                # "Solo algunas computadoras no tienen internet": the model tags the
+                # failure, the words also give the scope, which decides the severity.
+                named += kinds_in_text(latest_text(tracker))
         kind = pick_symptom_kind(get_severity_table(), named)
         return accept("symptom_kind", kind, tracker) if kind else reject("symptom_kind", dispatcher, tracker)
 

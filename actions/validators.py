@@ -216,6 +216,10 @@ _NAME_PREFIXES = (
     "ing",
     "el ing",
     "la ing",
+    "el lic",
+    "la lic",
+    "la licda",
+    "licda",
     "el dr",
     "la dra",
     "el sr",
@@ -302,11 +306,21 @@ def _expand_capitalised(text: str, value: str, stop_words: set[str]) -> str:
     if start < 0 or not value:
         return value
     before: list[str] = []
-    for word in reversed(text[:start].split()):
-        bare = word.strip(_EDGE_PUNCTUATION)
-        if word != bare or not bare[:1].isupper() or phrase_key(bare) in stop_words:
+    words = text[:start].split()
+    index = len(words) - 1
+    while index >= 0:
+        bare = words[index].strip(_EDGE_PUNCTUATION)
+        # "de" often joins a person to a company ("Soy Ana de Banco Andino"): not a joining particle here.
+        particle = bare.lower() in _NAME_PARTICLES and bare.lower() != "de" and index > 0
+        if particle:
+            # "Cooperativa Multiactiva del Sur": a particle between capitalised words belongs.
+            previous = words[index - 1].strip(_EDGE_PUNCTUATION)
+            if words[index - 1] != previous or not previous[:1].isupper() or phrase_key(previous) in stop_words:
+                break
+        elif words[index] != bare or not bare[:1].isupper() or phrase_key(bare) in stop_words:
             break
         before.insert(0, bare)
+        index -= 1
     after: list[str] = []
     rest = text[start + len(value) :]
     if rest[:1] == " ":
@@ -380,12 +394,24 @@ _COMPANY_EXTRA_CHARS = set(" &.,-'’()")
 _ABBREVIATION_END = re.compile(r"(?:^|\s)(?:\w\.)+\w$")
 
 
+_LEGAL_SUFFIX_THEN_MORE = re.compile(
+    r"^(.+?\b(?:S\.?\s?A\.?\s?S\.?|S\.?\s?A\.?\s?C\.?|S\.?\s?A\.?(?:\s+de\s+C\.?\s?V\.?)?|SA\s+de\s+CV|Ltda\.?|"
+    r"S\.?\s?R\.?\s?L\.?|C\.?\s?A\.?|SpA|E\.?I\.?R\.?L\.?|S\.\s?de\s+R\.?\s?L\.?(?:\s+de\s+C\.?\s?V\.?)?))"
+    r"\s*[,;]\s+\S.*$",
+    re.IGNORECASE,
+)
+
+
 def clean_company(text: str | None) -> str | None:
     """The customer's company name, case kept as typed ("BancoAndino S.A.")."""
     if not text or len(text) > 300 or has_html(text):
         return None
     company = _strip_prefixes(text, _COMPANY_PREFIXES, not_before=_COMPANY_GUARDS)
     company = _WHITESPACE.sub(" ", company).strip()
+    # A legal suffix ends the name: "Transportes Andinos SAS, en Medellín".
+    ended = _LEGAL_SUFFIX_THEN_MORE.match(company)
+    if ended:
+        company = ended.group(1)
     # The prefix stripper drops a trailing dot; abbreviations like "S.A." need it back.
     if text.rstrip().endswith(".") and _ABBREVIATION_END.search(company):
         company += "."

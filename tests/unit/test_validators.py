@@ -407,3 +407,22 @@ def test_person_entity_keeps_all_its_words(text: str, entity: str, expected: str
     from actions.validators import expand_person_entity
 
     assert expand_person_entity(text, entity) == expected
+
+
+@pytest.mark.parametrize(
+    ("text", "expected"),
+    [
+        ("somos de Transportes Andinos SAS, en Medellín", "Transportes Andinos SAS"),
+        ("Cafetalera Tarrazú S.A., aquí en Costa Rica", "Cafetalera Tarrazú S.A."),
+        ("Banco Andino S.A.", "Banco Andino S.A."),
+    ],
+)
+def test_a_legal_suffix_ends_the_company(text: str, expected: str) -> None:
+    assert clean_company(text) == expected
+
+
+def test_a_particle_between_capitalised_words_stays_in_the_company() -> None:
+    from actions.validators import expand_company_entity
+
+    text = "Hola! Soy Lucía Fernández, de Cooperativa Multiactiva del Sur Ltda., Asunción"
+    assert expand_company_entity(text, "Sur Ltda.") == "Cooperativa Multiactiva del Sur Ltda."
