@@ -75,6 +75,17 @@ def value_before_latest_message(tracker: Tracker, slot: str) -> Any:
     return None
 
 
+# Slots whose validators accept almost any short text: the form's own fallback
+# offers them only text that looks like a name.
+NAME_SLOTS = ("company", "contact_name")
+
+
+def looks_like_a_name(text: str) -> bool:
+    """Short, with a capital or a digit: "Yanira Batista", not "es la misma que ya tienen registrada"."""
+    words = text.split()
+    return len(words) <= 6 and any(word[:1].isupper() or word[:1].isdigit() for word in words)
+
+
 def takes_free_text(domain: DomainDict, slot: str) -> bool:
     """Whether the domain maps the customer's text to `slot` when it is asked."""
     mappings = (domain.get("slots", {}).get(slot) or {}).get("mappings") or []
@@ -200,7 +211,8 @@ class ReadsAnswers:
             text = latest_text(tracker)
             intent, confidence = latest_intent(tracker)
             bare_yes_no = intent in ("affirm", "deny") and confidence >= DIGRESSION_CONFIDENCE
-            if text and not text.startswith("/") and not is_hedge(text) and not bare_yes_no:
+            usable = text and not text.startswith("/") and not is_hedge(text) and not bare_yes_no
+            if usable and (asked not in NAME_SLOTS or looks_like_a_name(text)):
                 readings[asked] = text
         return events + [SlotSet(slot, value) for slot, value in readings.items()]
 

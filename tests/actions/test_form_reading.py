@@ -215,3 +215,10 @@ async def test_a_name_heard_as_goodbye_is_still_the_answer():
     result, said, _ = await run_form("Yanira Batista", requested="contact_name", intent="goodbye", confidence=0.4)
     assert result["contact_name"] == "Yanira Batista"
     assert said == []
+
+
+async def test_a_sentence_heard_as_another_intent_is_not_taken_as_the_company():
+    result, _, _ = await run_form(
+        "es la misma que ya tienen registrada", requested="company", intent="ask_ticket_status", confidence=0.5
+    )
+    assert result.get("company") is None
