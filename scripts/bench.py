@@ -7,8 +7,12 @@ Measures, in one run on this machine:
 3. latency per message through the REST channel (p50/p95), one conversation at
    a time and 8 at once, for this assistant and for a bare `rasa init` bot;
 4. the load test (scripts/load, docs/load.md): 50 concurrent customers against
-   one server, the cluster and a bare `rasa init` bot.
-Results go to var/bench/results.json (the load test also to var/bench/load.json).
+   one server, the cluster and a bare `rasa init` bot;
+5. the conversation benchmark (scripts/conversation): simulated customers
+   answering from tests/conversation/phrases, end to end over REST, scored on
+   task success, re-asks, loops, invented facts and unusable answers taken.
+Results go to var/bench/results.json (the load test also to var/bench/load.json,
+the conversation benchmark to var/bench/conversation.json and .md).
 """
 
 from __future__ import annotations
@@ -174,10 +178,14 @@ def main() -> None:
     )
     parser.add_argument(
         "--part",
-        choices=("all", "nlu", "latency", "load"),
+        choices=("all", "nlu", "latency", "load", "conversation"),
         default="all",
         help="measure only one part (load: the load test of one server, the cluster and bare Rasa, 15-20 minutes)",
     )
+    parser.add_argument(
+        "--customers", type=int, default=400, help="simulated customers of the conversation part (default 400)"
+    )
+    parser.add_argument("--seed", type=int, default=7, help="seed of the conversation part's customers (default 7)")
     args = parser.parse_args()
     OUT.mkdir(parents=True, exist_ok=True)
     results_file = OUT / "results.json"
@@ -190,6 +198,8 @@ def main() -> None:
         results.update(latency_comparison(args.conversations))
     if args.part in ("all", "load"):
         results["load"] = load_test()
+    if args.part in ("all", "conversation"):
+        results["conversation"] = conversation_benchmark(args.customers, args.seed)
     results_file.write_text(json.dumps(results, indent=2, ensure_ascii=False))
     print(json.dumps(results, indent=2, ensure_ascii=False))
 
@@ -201,6 +211,14 @@ def load_test() -> dict:
 
     load_main(["--out", str(LOAD_OUT)])
     return json.loads(LOAD_OUT.read_text())
+
+
+def conversation_benchmark(customers: int, seed: int) -> dict:
+    """scripts/conversation with its own servers; the figures here, the transcripts in var/bench/conversation.*"""
+    from scripts.conversation.__main__ import main as conversation_main
+
+    result = conversation_main(["--customers", str(customers), "--seed", str(seed), "--out", str(OUT)])
+    return {"run": result["run"], "figures": result["figures"], "patterns": result["patterns"]}
 
 
 def latency_comparison(conversations: int) -> dict:

@@ -1,0 +1,1 @@
+"""Conversation benchmark: simulated customers talking to the real servers (`python -m scripts.conversation`)."""
