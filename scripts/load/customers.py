@@ -196,11 +196,15 @@ def answer_to(question: str, customer: Customer, bot_texts: Sequence[str] = (), 
     yes = _yes(customer, bot_texts)
     rules: tuple[tuple[str, str | tuple[str, ...]], ...] = (
         ("correctos", yes),  # the summary
+        ("datos del resumen", yes),  # the summary asked again, with its example
         ("desde el que nos escribe", yes),  # Twilio: confirm the number it writes from
+        ("podemos llamarle", yes),
         ("restablecer la energía", yes),
-        ("encendido", yes),
+        ("encendid", yes),
         ("continúa", "1" if yes == "1" else "sí, sigue igual"),
+        ("sigue fallando", "1" if yes == "1" else "sí, sigue igual"),
         ("reinició", "1" if yes == "1" else "sí, ya lo reiniciamos"),
+        ("apagó el equipo", "1" if yes == "1" else "sí, ya lo reiniciamos"),
         ("describiría la falla", "1" if customer.channel in TWILIO_CHANNELS else "sin servicio"),
         # Before "empresa" and "nombre": "Debe tener la forma nombre@empresa.com".
         ("correo", customer.email),
@@ -210,9 +214,12 @@ def answer_to(question: str, customer: Customer, bot_texts: Sequence[str] = (), 
         ("país", customer.country),
         ("empresa", customer.company),
         ("id del servicio", customer.service_id),
+        ("código del servicio", customer.service_id),
         ("nombre", customer.name),
         ("desde cuándo", customer.since),
+        ("cuándo empezó", customer.since),
         ("problema", customer.symptom),
+        ("qué le pasa al servicio", customer.symptom),
     )
     for keyword, reply in rules:
         if keyword in q:
