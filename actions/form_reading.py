@@ -64,15 +64,21 @@ def made_progress(filled: dict[str, Any], before: dict[str, Any]) -> bool:
     )
 
 
-def value_before_latest_message(tracker: Tracker, slot: str) -> Any:
-    """The slot's value before the latest user message set it."""
+def values_before_latest_message(tracker: Tracker) -> dict[str, Any]:
+    """Every slot's value before the latest user message, in one pass over the events."""
+    values: dict[str, Any] = {}
     seen_user = False
     for event in reversed(tracker.events):
         if event.get("event") == "user":
             seen_user = True
-        elif seen_user and event.get("event") == "slot" and event.get("name") == slot:
-            return event.get("value")
-    return None
+        elif seen_user and event.get("event") == "slot":
+            values.setdefault(event.get("name"), event.get("value"))
+    return values
+
+
+def value_before_latest_message(tracker: Tracker, slot: str) -> Any:
+    """The slot's value before the latest user message set it."""
+    return values_before_latest_message(tracker).get(slot)
 
 
 # Slots whose validators accept almost any short text: the form's own fallback
@@ -127,7 +133,7 @@ class ReadsAnswers:
         if fresh and self.is_digression(tracker, asked):
             return self.yield_to_rules(dispatcher, tracker, asked)
         # Rasa already applied its own mappings to the tracker's slots: "before" is before the message.
-        before = {slot: value_before_latest_message(tracker, slot) for slot in tracker.slots}
+        before = values_before_latest_message(tracker)
         events = await super().run(dispatcher, tracker, domain)  # type: ignore[misc]
         if not fresh:
             return events
@@ -247,8 +253,9 @@ class ReadsAnswers:
         intent, _ = latest_intent(tracker)
         correcting = intent == "correct" or asked in CORRECTING_QUESTIONS
         kept: list[EventType] = []
+        values_before = values_before_latest_message(tracker)
         for slot, value in tracker.slots_to_validate().items():
-            before = value_before_latest_message(tracker, slot)
+            before = values_before.get(slot)
             if slot == asked:
                 if asked not in YES_NO_SLOTS and is_hedge(latest_text(tracker)):
                     kept.append(SlotSet(slot, None))
