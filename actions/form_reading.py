@@ -107,6 +107,12 @@ def latest_text(tracker: Tracker) -> str:
     return str(tracker.latest_message.get("text") or "")
 
 
+def correcting(tracker: Tracker, asked: str | None) -> bool:
+    """The customer may change filled slots with this message: a correction, or the summary's questions."""
+    intent, _ = latest_intent(tracker)
+    return intent == "correct" or asked in CORRECTING_QUESTIONS
+
+
 def answered_after_listen(tracker: Tracker) -> bool:
     """The form validates a fresh customer message (not its activation, nor a return after a rule).
 
@@ -216,7 +222,10 @@ class ReadsAnswers:
             # digression (checked before), so the text is offered to the validator.
             text = latest_text(tracker)
             intent, confidence = latest_intent(tracker)
-            bare_yes_no = intent in ("affirm", "deny") and confidence >= DIGRESSION_CONFIDENCE
+            # "sí" to the date question is no date; "para hoy mismo si se puede" is one.
+            bare_yes_no = (
+                intent in ("affirm", "deny") and confidence >= DIGRESSION_CONFIDENCE and not says_more_than_yes_no(text)
+            )
             usable = text and not text.startswith("/") and not is_hedge(text) and not bare_yes_no
             if usable and (asked not in NAME_SLOTS or looks_like_a_name(text)):
                 readings[asked] = text
@@ -250,8 +259,7 @@ class ReadsAnswers:
 
     def kept_values(self, tracker: Tracker, asked: str | None) -> list[EventType]:
         """Undo what this message set by the way: unusable text, and filled slots not being corrected."""
-        intent, _ = latest_intent(tracker)
-        correcting = intent == "correct" or asked in CORRECTING_QUESTIONS
+        changing = correcting(tracker, asked)
         kept: list[EventType] = []
         values_before = values_before_latest_message(tracker)
         for slot, value in tracker.slots_to_validate().items():
@@ -259,7 +267,7 @@ class ReadsAnswers:
             if slot == asked:
                 if asked not in YES_NO_SLOTS and is_hedge(latest_text(tracker)):
                     kept.append(SlotSet(slot, None))
-            elif before is not None and value != before and not correcting:
+            elif before is not None and value != before and not changing:
                 kept.append(SlotSet(slot, before))
         return kept
 

@@ -27,11 +27,12 @@ from actions.form_reading import (
     HAND_OFF,
     OFFER_AGENT,
     ReadsAnswers,
+    correcting,
     latest_text,
     value_before_latest_message,
 )
 from actions.phones import normalize_phone
-from actions.places import country_from_place
+from actions.places import country_from_place, is_place_name
 from actions.severity import get_severity_table, pick_symptom_kind
 from actions.symptoms import kinds_in_text
 from actions.timeparse import parse_since
@@ -46,6 +47,7 @@ from actions.validators import (
     normalize_email,
     normalize_service_id,
     person_name_from_answer,
+    person_without_company,
 )
 
 Result = dict[str, Any]
@@ -94,8 +96,24 @@ def plausible_company(text: str, value: str) -> bool:
     """
     if not (value[:1].isupper() or value[:1].isdigit()):
         return False
+    if is_place_name(value) or value.split()[-1].lower() in _TRAILING_PARTICLES:
+        return False  # "Cancún", "DNS del": a place, or words cut before the name they lead to
     start = text.find(value)
     return start < 0 or not _PLACE_BEFORE.search(text[:start])
+
+
+_TRAILING_PARTICLES = {"de", "del", "la", "las", "los", "y", "en", "e"}
+
+
+def plausible_person(text: str, value: str) -> bool:
+    """A person named in passing: "la luz" or "hay luz" tagged as the name Luz is not one.
+
+    A single word the customer wrote in lower case is a common noun more often
+    than a name; asked for, the customer's answer is taken as given.
+    """
+    start = text.find(value)
+    written = text[start : start + len(value)] if start >= 0 else value
+    return len(value.split()) > 1 or not written.islower()
 
 
 # A whole answer longer than this is a sentence around the name, not the name.
@@ -112,6 +130,11 @@ def whole_answer_around(tracker: Tracker, slot: str, value: str, clean: Callable
     if tracker.get_slot("requested_slot") != slot:
         return None
     whole = clean(latest_text(tracker))
+    if whole and value[:1].isupper():
+        # "se llama Alimentos La Ceiba C.A.": the customer capitalised the name, not the lead-in.
+        at = whole.casefold().find(value.casefold())
+        if at > 0 and whole[:at] == whole[:at].lower():
+            whole = whole[at:]
     if (
         whole
         and value.casefold() in whole.casefold()
@@ -206,12 +229,19 @@ class CustomerIdentityValidation:
         self, value: Any, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict
     ) -> Result:
         if isinstance(value, str):
+            asked = tracker.get_slot("requested_slot") == "contact_name"
+            if not asked and not plausible_person(message_with(tracker, value), value):
+                return reject("contact_name", dispatcher, tracker)
             # Rasa fills the slot from the first mapping with a value, the entity,
             # which may hold only part of a compound name (perhaps from an earlier
             # message, before the form started).
             value = whole_answer_around(tracker, "contact_name", value, person_name_from_answer) or (
                 expand_person_entity(message_with(tracker, value), value)
             )
+            # "Florencia Benítez del Estudio Contable Pereyra": the company is not the name.
+            value = person_without_company(value)
+            if value is None:
+                return reject("contact_name", dispatcher, tracker)
         name = clean_person_name(value)
         if not name and tracker.get_slot("requested_slot") == "contact_name":
             name = person_name_from_answer(str(value or ""))
@@ -294,7 +324,10 @@ class ValidateIncidentForm(ReadsAnswers, CustomerIdentityValidation, FormValidat
         phone = normalize_phone(channel_phone(tracker.events))
         if value is not True or not phone.e164:
             return {"channel_phone_ok": False}
-        return {"channel_phone_ok": True, "contact_phone": phone.e164, "country": phone.country}
+        result = {"channel_phone_ok": True, "contact_phone": phone.e164}
+        if not stated_country(tracker):
+            result["country"] = phone.country
+        return result
 
     def validate_contact_phone(
         self, value: Any, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict
@@ -316,8 +349,9 @@ class ValidateIncidentForm(ReadsAnswers, CustomerIdentityValidation, FormValidat
             return reject("contact_phone", dispatcher, tracker)
         result = accept("contact_phone", phone.e164, tracker)
         result["pending_local_phone"] = None
-        # The phone's country code decides the region.
-        if phone.country:
+        # The phone's country code gives the region when the customer has not named
+        # where the service is: "en Caracas" outranks a +51 mobile.
+        if phone.country and not stated_country(tracker):
             result["country"] = phone.country
         return result
 
@@ -325,16 +359,17 @@ class ValidateIncidentForm(ReadsAnswers, CustomerIdentityValidation, FormValidat
         self, value: Any, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict
     ) -> Result:
         asked = tracker.get_slot("requested_slot") == "country"
-        current = tracker.get_slot("country") if not asked else None
         country = country_from_place(value) or _iso_code(value)
         if not country:
             if asked:
                 return reject("country", dispatcher, tracker)
-            # A place mentioned in passing that we do not know: ignore it.
-            return {"country": current}
-        if tracker.get_slot("contact_phone") and not asked and current:
-            # A phone's country code outranks a city mentioned in passing.
-            return {"country": current}
+            # A place mentioned in passing that we do not know ("aguantá" tagged as a
+            # location): the country stays what it was before this message.
+            return {"country": value_before_latest_message(tracker, "country")}
+        before = value_before_latest_message(tracker, "country")
+        if not asked and before and before != country and not correcting(tracker, tracker.get_slot("requested_slot")):
+            # A country already known stays: another place in passing is not a correction.
+            return {"country": before}
         result = accept("country", country, tracker)
         pending = tracker.get_slot("pending_local_phone")
         if pending:
@@ -448,6 +483,18 @@ def clear_field(field: str) -> Result:
     for dependent in DEPENDENT_SLOTS.get(field, ()):
         cleared[dependent] = None
     return cleared
+
+
+def stated_country(tracker: Tracker) -> str | None:
+    """The country known before this message, or named in it ("la sede de Caracas")."""
+    before = value_before_latest_message(tracker, "country")
+    if before:
+        return before
+    for place in latest_entity_values(tracker, "location"):
+        country = country_from_place(place) or _iso_code(place)
+        if country:
+            return country
+    return None
 
 
 def _iso_code(value: Any) -> str | None:

@@ -54,3 +54,11 @@ def country_from_place(text: str | None, *, path: Path = PLACES_FILE) -> str | N
         return bare
     found = find_longest_phrase(text, _pattern(path))
     return places[found] if found else None
+
+
+def is_place_name(text: str | None, *, path: Path = PLACES_FILE) -> bool:
+    """The whole of `text` is a place we know ("Cancún"), not a name that contains one ("Banco de Bogotá")."""
+    if not text or len(text) > 100:
+        return False
+    found = find_longest_phrase(text, _pattern(path))
+    return found is not None and found == phrase_key(text.strip(" .,;:"))

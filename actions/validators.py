@@ -12,6 +12,7 @@ import re
 import unicodedata
 from collections.abc import Iterable
 from functools import lru_cache
+from pathlib import Path
 
 CORRECTABLE_FIELDS = (
     "company",
@@ -294,7 +295,7 @@ _NOT_COMPANY_WORDS = {
 }
 
 
-def _expand_capitalised(text: str, value: str, stop_words: set[str]) -> str:
+def _expand_capitalised(text: str, value: str, stop_words: set[str], *, start: int | None = None) -> str:
     """`value` with the capitalised words right before and after it in `text`.
 
     The model sometimes tags only the last words of a compound name ("María
@@ -302,7 +303,8 @@ def _expand_capitalised(text: str, value: str, stop_words: set[str]) -> str:
     del Norte S.A."); a capitalised word touching the entity, and not a word
     that opens a sentence, belongs to it.
     """
-    start = text.find(value)
+    if start is None:
+        start = text.find(value)
     if start < 0 or not value:
         return value
     before: list[str] = []
@@ -339,12 +341,96 @@ def expand_person_entity(text: str, value: str) -> str:
     return _expand_capitalised(text, value, _NOT_NAME_WORDS)
 
 
+# A legal suffix on its own, as the model sometimes tags it ("S.R.L." of "La Bodeguita, S.R.L.").
+_LEGAL_SUFFIX_ONLY = re.compile(
+    r"^(?:S\.?\s?A\.?(?:\s?[SCA]\.?)?|Ltda\.?|S\.?\s?R\.?\s?L\.?|SpA|C\.?\s?A\.?|E\.?\s?I\.?\s?R\.?\s?L\.?|"
+    r"S\.?\s?A\.?\s+de\s+C\.?\s?V\.?|SA\s+de\s+CV|S\.\s?de\s+R\.?\s?L\.?(?:\s+de\s+C\.?\s?V\.?)?|C\.?\s?V\.?|Inc\.?|Corp\.?)$",
+    re.IGNORECASE,
+)
+# The words of a Mexican suffix before its last part ("SA de " before "CV").
+_SUFFIX_HEAD = re.compile(r"(?:\bS\.?\s?A\.?|\bS\.\s?de\s+R\.?\s?L\.?)\s+de\s+$", re.IGNORECASE)
+
+
+_ABBREVIATIONS = {"ltda", "inc", "corp", "cia", "hnos", "asoc"}
+
+
+def _whole_tokens(text: str, value: str) -> tuple[int, str]:
+    """Where `value` starts in `text`, and `value` grown to the end of the word it stops in.
+
+    The tokenizer may end an entity inside "S.A." ("Banco Istmeño S"): a name
+    never stops in the middle of a word.
+    """
+    start = text.find(value)
+    if start < 0:
+        return start, value
+    end = start + len(value)
+    while end < len(text) and not text[end].isspace() and text[end] not in ",;:()!?¡¿":
+        end += 1
+    grown = text[start:end]
+    last = grown.split()[-1] if grown.split() else ""
+    if last.endswith(".") and "." not in last[:-1] and phrase_key(last[:-1]) not in _ABBREVIATIONS:
+        grown = grown[:-1]  # "SA de CV." ends a sentence; "S.A." and "Ltda." keep their dot
+    return start, grown
+
+
 def expand_company_entity(text: str, value: str) -> str:
     """The whole company around a partial company entity ("Grupo" before "Industrial del Norte S.A.")."""
+    start, value = _whole_tokens(text, value)
+    if start < 0:
+        return value
+    head = _SUFFIX_HEAD.search(text[:start])
+    if head and _LEGAL_SUFFIX_ONLY.match(text[head.start() : start] + value):
+        start, value = head.start(), text[head.start() : start] + value
+    if _LEGAL_SUFFIX_ONLY.match(value.strip()):
+        # Only the suffix was tagged: the name is the capitalised words before it,
+        # across the comma some companies write ("Supermercados La Bodeguita, S.R.L.").
+        before = text[:start]
+        name_end = len(before.rstrip().rstrip(",").rstrip())
+        words = before[:name_end].split()
+        if words and words[-1][:1].isupper():
+            last_start = name_end - len(words[-1])
+            name = _expand_capitalised(before[:name_end], words[-1], _NOT_COMPANY_WORDS, start=last_start)
+            if phrase_key(name.split()[0]) not in _NOT_COMPANY_WORDS:
+                return f"{name}{before[name_end:]}{value}"
+        return value
     if value.rstrip().endswith((".", ",")):
         # A legal suffix ends the name: expand only to the left.
-        return _expand_capitalised(text[: text.find(value) + len(value)], value, _NOT_COMPANY_WORDS)
-    return _expand_capitalised(text, value, _NOT_COMPANY_WORDS)
+        return _expand_capitalised(text[: start + len(value)], value, _NOT_COMPANY_WORDS, start=start)
+    return _expand_capitalised(text, value, _NOT_COMPANY_WORDS, start=start)
+
+
+@lru_cache(maxsize=1)
+def _company_keywords() -> frozenset[str]:
+    """The words that open a company's name, from the model's own lookup (data/nlu/lookups.yml)."""
+    import yaml  # only here: validators are imported by processes that never read the lookups
+
+    path = Path(__file__).resolve().parents[1] / "data" / "nlu" / "lookups.yml"
+    for entry in yaml.safe_load(path.read_text(encoding="utf-8")).get("nlu", []):
+        if entry.get("lookup") == "company_keyword":
+            return frozenset(
+                phrase_key(line.strip()[2:]) for line in entry["examples"].splitlines() if line.strip().startswith("- ")
+            )
+    return frozenset()
+
+
+def person_without_company(name: str) -> str | None:
+    """A person's name cut where a company's name starts ("Florencia Benítez del Estudio Contable…").
+
+    None when nothing of a person is left ("Cafetalera Tarrazú S.A", "Estudio
+    Contable Pereyra" tagged as a person).
+    """
+    words = name.split()
+    keywords = _company_keywords()
+    for index, word in enumerate(words):
+        bare = word.strip(_EDGE_PUNCTUATION)
+        if phrase_key(bare) in keywords or _LEGAL_SUFFIX_ONLY.match(bare):
+            # The company starts at its first capitalised word after "de"/"del".
+            while index and words[index - 1][:1].isupper() and words[index - 1].lower() not in _NAME_PARTICLES:
+                index -= 1
+            while index and words[index - 1].lower() in _NAME_PARTICLES:
+                index -= 1
+            return " ".join(words[:index]) or None
+    return name
 
 
 # Words after a name that describe the person, not name them ("…, encargado de TI").

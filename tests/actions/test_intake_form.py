@@ -99,11 +99,36 @@ async def test_local_phone_read_in_the_known_country():
     assert result["contact_phone"] == "+51987654321"
 
 
-async def test_city_in_passing_does_not_override_the_phone_country():
-    result, _ = await validate(
-        "country", "Lima", slots={"country": "CO", "contact_phone": "+573001234567"}, requested="service_id"
-    )
+def _known_before(**slots):
+    """The events of slots set before the latest user message."""
+    return [*({"event": "slot", "name": k, "value": v} for k, v in slots.items()), {"event": "user", "text": "…"}]
+
+
+async def test_city_in_passing_does_not_override_a_known_country():
+    known = {"country": "CO", "contact_phone": "+573001234567"}
+    result, _ = await validate("country", "Lima", slots=known, events=_known_before(**known), requested="service_id")
     assert result["country"] == "CO"
+
+
+async def test_unknown_place_in_passing_keeps_the_country_not_the_word():
+    # "aguantá un toque" at the summary, "aguantá" tagged as a location: a record with
+    # country="aguantá" could not be saved (nor handed to an agent).
+    result, said = await validate(
+        "country", "aguantá", slots={"country": "aguantá"}, events=_known_before(country="PR"), requested="confirmed"
+    )
+    assert result == {"country": "PR"} and said == []
+
+
+async def test_place_named_with_the_phone_outranks_the_phone_country():
+    entities = [{"entity": "location", "value": "Caracas"}]
+    result, _ = await validate(
+        "contact_phone", "+51 987 654 321", text="en Caracas, mi cel +51 987 654 321", entities=entities
+    )
+    assert result["contact_phone"] == "+51987654321" and "country" not in result
+    result, _ = await validate("contact_phone", "+51 987 654 321", events=_known_before(country="VE"))
+    assert "country" not in result
+    result, _ = await validate("contact_phone", "+51 987 654 321")
+    assert result["country"] == "PE"
 
 
 async def test_city_answers_the_country_question():
@@ -246,6 +271,9 @@ async def test_partial_outage_wins_over_the_failure_words():
         ("sigue igual", "igual", False),
         ("Soy Ana de Banco Andino S.A.", "Banco Andino S.A.", True),
         ("trabajo en Grupo Éxito", "Grupo Éxito", True),
+        ("de Posada del Mar, en Cartagena, sin internet", "Cartagena", False),
+        ("hay que cambiar los DNS del enlace", "DNS del", False),
+        ("somos Banco de Bogotá", "Banco de Bogotá", True),
     ],
 )
 def test_a_company_in_passing_is_capitalised_and_not_a_place(text, value, expected):
@@ -267,3 +295,38 @@ def test_a_name_answered_with_a_role(text, expected):
     from actions.validators import person_name_from_answer
 
     assert person_name_from_answer(text) == expected
+
+
+@pytest.mark.parametrize(
+    ("text", "value", "expected"),
+    [
+        ("se fue la luz un rato pero ya volvió", "luz", False),
+        ("habla Luz Marina Ortega", "Luz Marina Ortega", True),
+        ("soy Luz, de la sede centro", "Luz", True),
+        ("soy juan carlos rivas", "juan carlos rivas", True),
+    ],
+)
+def test_a_person_in_passing_is_not_a_common_noun(text, value, expected):
+    from actions.intake_form import plausible_person
+
+    assert plausible_person(text, value) is expected
+
+
+async def test_a_company_tagged_as_the_person_is_not_the_contact():
+    text = "Buenas, habla Pablo Ríos del Bufete Ríos y Asociados, no tenemos internet"
+    entities = [{"entity": "person", "value": "Pablo Ríos del Bufete Ríos"}]
+    result, _ = await validate(
+        "contact_name", "Pablo Ríos del Bufete Ríos", text=text, entities=entities, requested=None
+    )
+    assert result["contact_name"] == "Pablo Ríos"
+    result, said = await validate(
+        "contact_name", "Estudio Jurídico Morales", text="del Estudio Jurídico Morales", requested=None
+    )
+    assert result["contact_name"] is None and said == []
+
+
+async def test_a_capitalised_answer_drops_its_lowercase_lead_in():
+    text = "la razón social es Transportes El Cóndor S.A."
+    entities = [{"entity": "company", "value": "Transportes El Cóndor S.A."}]
+    result, _ = await validate("company", "Transportes El Cóndor S.A.", text=text, entities=entities)
+    assert result["company"] == "Transportes El Cóndor S.A."

@@ -387,12 +387,37 @@ def test_random_input_never_raises(validator: Callable[[str | None], str | None]
         ("Somos Grupo Éxito y el enlace está caído", "Éxito", "Grupo Éxito"),
         ("Hola, soy Ana de Banco Andino S.A., el enlace", "Andino S.A.", "Banco Andino S.A."),
         ("trabajo en Banco Andino", "Banco Andino", "Banco Andino"),
+        # Only the suffix tagged, after the comma some companies write.
+        ("les habla Rosa de Lácteos El Ordeño, S.R.L., en Santiago", "S.R.L.", "Lácteos El Ordeño, S.R.L."),
+        ("somos Maquinaria Pesada del Golfo, S. de R.L. de C.V.", "S. de R.L. de C.V.", None),
+        ("de Aceros Mendoza SA de CV. Desde ayer", "CV", "Aceros Mendoza SA de CV"),
+        # The entity stops inside "S.A.": a name never ends mid-word.
+        ("Saludos, Iván Mora de Seguros Caribe S.A. (Panamá)", "Seguros Caribe S", "Seguros Caribe S.A."),
+        ("de Pesquera Austral C.A. en Maracay", "Pesquera Austral C", "Pesquera Austral C.A."),
+        ("es Comercial Los Pinos Ltda.", "Comercial Los Pinos Ltda", "Comercial Los Pinos Ltda."),
     ],
 )
 def test_company_entity_keeps_all_its_words(text: str, entity: str, expected: str) -> None:
     from actions.validators import expand_company_entity
 
-    assert expand_company_entity(text, entity) == expected
+    assert expand_company_entity(text, entity) == (expected or text.removeprefix("somos "))
+
+
+@pytest.mark.parametrize(
+    ("name", "expected"),
+    [
+        ("Ana María Ruiz", "Ana María Ruiz"),
+        ("María del Carmen Ortiz", "María del Carmen Ortiz"),
+        ("Pablo Ríos del Bufete Ríos y Asociados", "Pablo Ríos"),
+        ("Teresa Gil de Lavandería Gil S.A.C.", "Teresa Gil"),
+        ("Constructora Valdivia SpA", None),
+        ("Estudio Jurídico Morales", None),
+    ],
+)
+def test_a_person_name_stops_where_a_company_starts(name: str, expected: str | None) -> None:
+    from actions.validators import person_without_company
+
+    assert person_without_company(name) == expected
 
 
 @pytest.mark.parametrize(
