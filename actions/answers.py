@@ -131,18 +131,21 @@ def clauses(text: str) -> list[str]:
 _HEDGE = re.compile(
     r"\b(?:no se(?=\s*(?:$|[,.;:!?]|(?:que|si|como|cual|cuando|donde|bien|exactamente|realmente|la verdad|decir\w*|"
     r"muy|nada|ni|todavia|aun|por)\b))|no sabria|no sabemos|ni idea|no estoy segur|no estamos segur|creo que|creeria|"
-    r"tal vez|talvez|quizas?|capaz que|puede ser|a lo mejor|supongo|deje(?:me)? (?:ver|revisar|preguntar|consultar|"
-    r"verificar)|"
-    r"dejame (?:ver|revisar|preguntar|fijarme)|voy a (?:ver|revisar|preguntar|verificar|consultar)|"
-    r"un momento|un momentito|un momentico|un momentin|un segundo|espere|esperame|espera|esperen|parece que|pareciera|"
-    r"aguanta|aguantame|aguarda|aguardame|ya va\b|un toque\b|un ratito|dame chance|deme chance|no entiendo|no entendi|"
+    r"tal vez|talvez|quizas?|capaz que|puede ser|a lo mejor|supongo|"
+    r"de(?:ja|je)(?:me|nos)? (?:\w+ )?(?:ver|revis|pregunt|consult|verific|fij|le[eiy]|cheque|mir|busc)\w*|"
+    r"voy a (?:ver|revisar|preguntar|verificar|consultar)|"
+    r"un (?:moment|segund|minut|ratit)\w*|espere|esperame|espera|esperen|parece que|pareciera|"
+    r"aguanta|aguantame|aguarda|aguardame|ya va\b|un toque\b|dame chance|deme chance|"
+    r"no (?:\w+ ){0,2}(?:entiend|entendi|comprend|capto|capte|cacho)\w*|"
     r"como asi|que cosa|"
     r"mas o menos|no me acuerdo|no recuerdo|no lo se|no pude (?:ver|revisar|verificar)|"
-    r"no tengo (?:acceso|como)|hay que ver|no estoy en|un minuto|un minutito|ahorita (?:le|te) (?:digo|confirmo)|"
+    r"no tengo (?:acceso|como)|hay que ver|no estoy en|ahorita (?:le|te) (?:digo|confirmo)|"
     r"ya (?:le|te) (?:digo|confirmo)|"
     r"(?:le|te) confirmo|(?:esta|estan|estoy|estamos) (?:prendiendo|arrancando|reiniciando|cargando|iniciando))"
 )
-_FILLER = re.compile(r"^(?:m+|mm+h*|e+h*|a+h*|ah+|eh+|hm+|uh+|jaja\w*|jeje\w*|ok|okey|oka|vale|bueno|pues|este|o sea)$")
+_FILLER = re.compile(
+    r"^(?:m+|mm+h*|m+h+m+|aja+|ajam|e+h*|a+h*|ah+|eh+|hm+|uh+|jaja\w*|jeje\w*|ok|okey|oka|vale|bueno|pues|este|o sea)$"
+)
 
 _YES_WORDS = (
     "si",
@@ -162,8 +165,6 @@ _YES_WORDS = (
     "asi es",
     "por supuesto",
     "ya",
-    "ajam",
-    "aja",
     "sisas",
     "yes",
     "positivo",

@@ -28,6 +28,12 @@ _DAY_MONTH = re.compile(
 )
 _NUMERIC = re.compile(r"\b(?P<day>\d{1,2})[/.-](?P<month>\d{1,2})(?:[/.-](?P<year>\d{2,4}))?\b")
 _WEEKDAY = re.compile(rf"\b(?P<weekday>{alternation(WEEKDAYS)})\b")
+# "la semana que viene": the Monday of next week (the lead time may push it later).
+_NEXT_WEEK = re.compile(r"\b(?:semana (?:que viene|proxima|entrante)|proxima semana)\b")
+# "el 20" / "el 20 de este mes": that day of this month, or of the next once past.
+_DAY_OF_MONTH = re.compile(
+    r"\b(?:el|dia)\s+(?P<day>\d{1,2})(?:\s+de\s+este\s+mes)?\b(?!\s*(?:de\b|[/.:-]\d|a\.?m\b|p\.?m\b|hs?\b|horas?\b))"
+)
 
 
 def _count(word: str) -> int:
@@ -45,6 +51,19 @@ def _calendar_date(year: int | None, month: int, day: int, today: date) -> date 
         except ValueError:
             return None
     return candidate
+
+
+def _day_of_month(day: int, today: date) -> date | None:
+    month, year = today.month, today.year
+    for _ in range(2):
+        try:
+            candidate = date(year, month, day)
+        except ValueError:
+            candidate = None
+        if candidate is not None and candidate >= today:
+            return candidate
+        month, year = (1, year + 1) if month == 12 else (month + 1, year)
+    return None
 
 
 def parse_desired_date(text: str | None, *, today: date) -> date | str | None:
@@ -66,6 +85,10 @@ def parse_desired_date(text: str | None, *, today: date) -> date | str | None:
         if year is not None and year < 100:
             year += 2000
         found = _calendar_date(year, int(match["month"]), int(match["day"]), today)
+    elif match := _DAY_OF_MONTH.search(words):
+        found = _day_of_month(int(match["day"]), today)
+    elif _NEXT_WEEK.search(words):
+        found = today + timedelta(days=7 - today.weekday())
     elif re.search(r"\bpasado manana\b", words):
         found = today + timedelta(days=2)
     elif re.search(r"\bhoy\b", words):

@@ -38,7 +38,11 @@ def _to_international(text: str) -> str:
     stripped = text.strip()
     if stripped.startswith("00"):
         return "+" + stripped[2:].lstrip()
-    return stripped
+    # "más 57 315…": the plus sign written as a word (dictated, or typed on a phone without it).
+    return _PLUS_AS_WORD.sub("+", stripped)
+
+
+_PLUS_AS_WORD = re.compile(r"\b(?:m[aá]s|plus)\s*(?=\d{1,3}[\s.-]*\d)", re.IGNORECASE)
 
 
 def _valid(number: phonenumbers.PhoneNumber) -> phonenumbers.PhoneNumber | None:

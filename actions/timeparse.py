@@ -232,6 +232,11 @@ _SPAN_SO_FAR = re.compile(
 )
 
 
+_SPAN_ALONE = re.compile(
+    rf"(?:{_NUMBER})\s*(?:{_UNIT_MINUTES}|{_UNIT_HOURS}|{_UNIT_DAYS}|{_UNIT_WEEKS})(?:\s+y\s+media)?"
+)
+
+
 _BARE_HOUR_AFTER_DAY = re.compile(
     r"\b(anoche|ayer|hoy|antenoche|antier|anteayer)\s+(\d{1,2}(?::\d{2})?)\b(?!\s*(?:horas?|hrs?|minutos?|mins?|dias?|[/-]))"
 )
@@ -250,7 +255,9 @@ def _normalize(text: str) -> str:
     # "Anoche tipo 11", "ayer como 5": once the filler is gone, a bare hour after a day word is that hour.
     text = _BARE_HOUR_AFTER_DAY.sub(r"\1 a las \2", text)
     text = _AGO_AFTER.sub(lambda m: f"hace {m.group('span').strip()}", text)
-    return re.sub(r"\s+", " ", text).strip(" ,.")
+    text = re.sub(r"\s+", " ", text).strip(" ,.")
+    # A span alone answers "¿desde cuándo?" as "hace …": "como dos horas", "unos 3 días".
+    return f"hace {text}" if _SPAN_ALONE.fullmatch(text) else text
 
 
 def _local_now(now: datetime, zone: ZoneInfo) -> datetime:

@@ -110,6 +110,18 @@ def test_triage_facts_in_passing(text: str, kwargs: dict, expected: dict) -> Non
         ("Banco Andino", False),
         ("no sé, pero el router está prendido", False),
         ("no se fue la luz", False),
+        # not understanding is not a "no"
+        ("no le entendí bien", True),
+        ("no comprendo la pregunta", True),
+        # waiting, in any diminutive
+        ("un minutico porfa", True),
+        ("dame un segundín", True),
+        ("déjenos chequear con el técnico", True),
+        ("déjame leer otra vez", True),
+        # a bare acknowledgement is no confirmation
+        ("ajá", True),
+        ("mhm", True),
+        ("ajá, el router está prendido", False),
     ],
 )
 def test_hedges(text: str, expected: bool) -> None:

@@ -29,6 +29,12 @@ TODAY = date(2026, 11, 25)  # a Wednesday
         ("hoy", TODAY),
         ("en dos semanas", date(2026, 12, 9)),
         ("dentro de 3 días", date(2026, 11, 28)),
+        ("para el 28 de este mes", date(2026, 11, 28)),
+        ("el 30", date(2026, 11, 30)),
+        ("el 3", date(2026, 12, 3)),  # already past this month: next month
+        ("el 31", date(2026, 12, 31)),  # November has no 31st
+        ("la semana que viene", date(2026, 11, 30)),  # the Monday of next week
+        ("a más tardar la próxima semana", date(2026, 11, 30)),
         ("lo antes posible", ASAP),
         ("cuanto antes por favor", ASAP),
         ("URGENTE", ASAP),

@@ -58,6 +58,9 @@ def test_valid_numbers(raw: str, country: str | None, e164: str, region: str) ->
     ("raw", "country", "e164"),
     [
         ("mi número es +57 300 123 4567", None, "+573001234567"),
+        # the plus sign written as a word
+        ("más 51 987 654 321", None, "+51987654321"),
+        ("el fijo es mas 503 2555 0199", None, "+50325550199"),
         ("mi número es +57 300 123 4567, gracias", None, "+573001234567"),
         ("llámame al 300 123 4567 por favor", "CO", "+573001234567"),
         ("cel: 987 654 321", "PE", "+51987654321"),

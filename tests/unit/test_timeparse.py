@@ -49,6 +49,9 @@ def at(day: int, hour: int = 0, minute: int = 0, month: int = 11, year: int = 20
         # relative
         ("hace dos horas", at(25, 8, 30)),
         ("hace 2 horas", at(25, 8, 30)),
+        # a span alone answers "¿desde cuándo?" as "hace …"
+        ("como dos horas", at(25, 8, 30)),
+        ("unos 3 días", at(22, 10, 30)),
         ("hace 2 hrs", at(25, 8, 30)),
         ("hace 2hs", at(25, 8, 30)),
         ("hace 2 h", at(25, 8, 30)),
