@@ -16,14 +16,17 @@ from dotenv import load_dotenv
 PROJECT_ROOT = Path(__file__).resolve().parent.parent
 
 
-def _int(name: str, default: int) -> int:
+def _int(name: str, default: int, *, minimum: int | None = None) -> int:
     raw = os.environ.get(name, "").strip()
     if not raw:
         return default
     try:
-        return int(raw)
+        value = int(raw)
     except ValueError as exc:
         raise ValueError(f"La variable {name} debe ser un número entero, no {raw!r}") from exc
+    if minimum is not None and value < minimum:
+        raise ValueError(f"La variable {name} debe ser al menos {minimum}, no {raw!r}")
+    return value
 
 
 def _float(name: str, default: float) -> float:
@@ -89,8 +92,10 @@ class Settings:
     smtp_password: str | None
     smtp_from: str
     smtp_starttls: bool
-    # Agent console: session lifetime (idle), first admin created by `make run`.
+    # Agent console: session lifetime (idle, and absolute since the login),
+    # first admin created by `make run`.
     console_session_minutes: int
+    console_session_max_hours: int
     console_cookie_secure: bool
     admin_username: str | None
     admin_password: str | None
@@ -154,7 +159,8 @@ def load_settings() -> Settings:
         smtp_password=_optional("SMTP_PASSWORD"),
         smtp_from=_optional("SMTP_FROM") or "noc-asistente@example.com",
         smtp_starttls=_bool("SMTP_STARTTLS", True),
-        console_session_minutes=_int("CONSOLE_SESSION_MINUTES", 480),
+        console_session_minutes=_int("CONSOLE_SESSION_MINUTES", 480, minimum=1),
+        console_session_max_hours=_int("CONSOLE_SESSION_MAX_HOURS", 12, minimum=1),
         console_cookie_secure=_bool("CONSOLE_COOKIE_SECURE", False),
         admin_username=_optional("ADMIN_USERNAME"),
         admin_password=_optional("ADMIN_PASSWORD"),

@@ -4,7 +4,8 @@ Passwords are hashed with scrypt (n=2**14, r=8, p=1, random 16-byte salt) and
 stored as ``scrypt$n$r$p$salt_b64$hash_b64``. A console session is a random
 token kept in the browser's cookie; the database holds only its SHA-256, so a
 leaked table gives no usable cookie. Sessions expire after
-``idle_minutes`` without use (sliding), checked on every request.
+``idle_minutes`` without use (sliding), and ``max_hours`` after the login
+however active they were, checked on every request.
 
     python -m actions.store.agents create --username ana --display-name "Ana Ruiz" [--admin]
     python -m actions.store.agents ensure-admin    # ADMIN_USERNAME / ADMIN_PASSWORD, only if no agent exists
@@ -226,16 +227,21 @@ def _token_hash(token: str) -> str:
     return hashlib.sha256(token.encode("utf-8", "surrogatepass")).hexdigest()
 
 
+def _session_deadline(*, created_at: datetime, now: datetime, idle_minutes: int, max_hours: int) -> datetime:
+    """When a session used at ``now`` expires: ``idle_minutes`` later, but never past its absolute lifetime."""
+    if idle_minutes < 1 or max_hours < 1:
+        raise ValueError("idle_minutes and max_hours must be >= 1")
+    return min(now + timedelta(minutes=idle_minutes), created_at + timedelta(hours=max_hours))
+
+
 def create_session(
-    session_factory: sessionmaker, *, agent_id: int, idle_minutes: int, now: datetime | None = None
+    session_factory: sessionmaker, *, agent_id: int, idle_minutes: int, max_hours: int, now: datetime | None = None
 ) -> NewSession:
     """Log ``agent_id`` in: a new random cookie token and CSRF token. Also drops expired sessions."""
-    if idle_minutes < 1:
-        raise ValueError("idle_minutes must be >= 1")
     now = utc_moment(now)
+    expires_at = _session_deadline(created_at=now, now=now, idle_minutes=idle_minutes, max_hours=max_hours)
     token = secrets.token_urlsafe(32)
     csrf_token = secrets.token_urlsafe(32)
-    expires_at = now + timedelta(minutes=idle_minutes)
     with session_factory() as s, s.begin():
         s.execute(delete(AgentSession).where(AgentSession.expires_at <= now))
         s.add(
@@ -252,11 +258,14 @@ def create_session(
 
 
 def get_session(
-    session_factory: sessionmaker, *, token: str, idle_minutes: int, now: datetime | None = None
+    session_factory: sessionmaker, *, token: str, idle_minutes: int, max_hours: int, now: datetime | None = None
 ) -> ConsoleSession | None:
     """The live session for this cookie token, its idle expiry pushed forward; None if unknown or expired.
 
-    An expired session, or one whose agent was deactivated, is deleted.
+    A session expires after ``idle_minutes`` without use and, however active,
+    ``max_hours`` after it was created (a stolen cookie kept alive by polling
+    stops working then). An expired session, or one whose agent was
+    deactivated, is deleted.
     """
     if not token or len(token) > _MAX_TOKEN_LENGTH:
         return None
@@ -272,12 +281,17 @@ def get_session(
     if found is None:
         return None
     row, agent = found
-    if row.expires_at <= now or not agent.active:
+    # The age is checked on its own, not only through expires_at: sessions
+    # created under a longer (or no) absolute lifetime end on time too.
+    too_old = now >= row.created_at + timedelta(hours=max_hours)
+    if row.expires_at <= now or too_old or not agent.active:
         delete_session(session_factory, token=token)
         return None
     expires_at = row.expires_at
     if now - row.last_seen_at >= SESSION_TOUCH_INTERVAL:
-        expires_at = now + timedelta(minutes=idle_minutes)
+        expires_at = _session_deadline(
+            created_at=row.created_at, now=now, idle_minutes=idle_minutes, max_hours=max_hours
+        )
         with session_factory() as s, s.begin():
             touched = s.execute(
                 update(AgentSession)

@@ -139,8 +139,8 @@ def test_first_admin_only_when_there_is_no_agent(session_factory: sessionmaker) 
 def test_session_round_trip_stores_only_the_token_hash(session_factory: sessionmaker) -> None:
     agent = create_agent(session_factory, username="ana", display_name="Ana", password=PASSWORD)
 
-    new = create_session(session_factory, agent_id=agent.id, idle_minutes=30, now=T0)
-    found = get_session(session_factory, token=new.token, idle_minutes=30, now=T0 + timedelta(minutes=5))
+    new = create_session(session_factory, agent_id=agent.id, idle_minutes=30, max_hours=12, now=T0)
+    found = get_session(session_factory, token=new.token, idle_minutes=30, max_hours=12, now=T0 + timedelta(minutes=5))
 
     assert found is not None
     assert found.agent == agent and found.csrf_token == new.csrf_token
@@ -148,58 +148,87 @@ def test_session_round_trip_stores_only_the_token_hash(session_factory: sessionm
     with session_factory() as s:
         row = s.execute(select(AgentSession)).scalar_one()
     assert row.token_hash != new.token and len(row.token_hash) == 64
-    assert get_session(session_factory, token=row.token_hash, idle_minutes=30, now=T0) is None
-    assert get_session(session_factory, token=new.token + "x", idle_minutes=30, now=T0) is None
-    assert get_session(session_factory, token="", idle_minutes=30, now=T0) is None
+    assert get_session(session_factory, token=row.token_hash, idle_minutes=30, max_hours=12, now=T0) is None
+    assert get_session(session_factory, token=new.token + "x", idle_minutes=30, max_hours=12, now=T0) is None
+    assert get_session(session_factory, token="", idle_minutes=30, max_hours=12, now=T0) is None
 
 
 def test_sessions_expire_when_idle_and_use_keeps_them_alive(session_factory: sessionmaker) -> None:
     agent = create_agent(session_factory, username="ana", display_name="Ana", password=PASSWORD)
-    token = create_session(session_factory, agent_id=agent.id, idle_minutes=30, now=T0).token
+    token = create_session(session_factory, agent_id=agent.id, idle_minutes=30, max_hours=12, now=T0).token
 
     # Used every 20 minutes for two hours: still alive (sliding expiry).
     for step in range(1, 7):
         at = T0 + timedelta(minutes=20 * step)
-        session = get_session(session_factory, token=token, idle_minutes=30, now=at)
+        session = get_session(session_factory, token=token, idle_minutes=30, max_hours=12, now=at)
         assert session is not None, f"expired after {20 * step} minutes of use"
         assert session.expires_at == at + timedelta(minutes=30)
 
     last_use = T0 + timedelta(minutes=120)
-    assert get_session(session_factory, token=token, idle_minutes=30, now=last_use + timedelta(minutes=31)) is None
+    later = last_use + timedelta(minutes=31)
+    assert get_session(session_factory, token=token, idle_minutes=30, max_hours=12, now=later) is None
     with session_factory() as s:
         assert s.execute(select(func.count()).select_from(AgentSession)).scalar_one() == 0, "expired row deleted"
     # Gone for good, even if asked "earlier".
-    assert get_session(session_factory, token=token, idle_minutes=30, now=last_use) is None
+    assert get_session(session_factory, token=token, idle_minutes=30, max_hours=12, now=last_use) is None
+
+
+def test_sessions_end_at_their_absolute_lifetime_however_active(session_factory: sessionmaker) -> None:
+    agent = create_agent(session_factory, username="ana", display_name="Ana", password=PASSWORD)
+    token = create_session(session_factory, agent_id=agent.id, idle_minutes=30, max_hours=2, now=T0).token
+    deadline = T0 + timedelta(hours=2)
+
+    # Used every 10 minutes: the idle expiry slides, but never past two hours after the login.
+    for step in range(1, 12):
+        at = T0 + timedelta(minutes=10 * step)
+        session = get_session(session_factory, token=token, idle_minutes=30, max_hours=2, now=at)
+        assert session is not None, f"expired after {10 * step} minutes of use"
+        assert session.expires_at == min(at + timedelta(minutes=30), deadline)
+
+    assert get_session(session_factory, token=token, idle_minutes=30, max_hours=2, now=deadline) is None
+    with session_factory() as s:
+        assert s.execute(select(func.count()).select_from(AgentSession)).scalar_one() == 0, "old row deleted"
+
+
+def test_a_shorter_absolute_lifetime_ends_older_sessions(session_factory: sessionmaker) -> None:
+    """Sessions made before the setting was lowered (their expires_at further away) end on time too."""
+    agent = create_agent(session_factory, username="ana", display_name="Ana", password=PASSWORD)
+    token = create_session(session_factory, agent_id=agent.id, idle_minutes=600, max_hours=24, now=T0).token
+
+    at = T0 + timedelta(hours=3)
+    assert get_session(session_factory, token=token, idle_minutes=600, max_hours=4, now=at) is not None
+    assert get_session(session_factory, token=token, idle_minutes=600, max_hours=2, now=at) is None
 
 
 def test_requests_close_together_do_not_write(session_factory: sessionmaker) -> None:
     agent = create_agent(session_factory, username="ana", display_name="Ana", password=PASSWORD)
-    token = create_session(session_factory, agent_id=agent.id, idle_minutes=30, now=T0).token
+    token = create_session(session_factory, agent_id=agent.id, idle_minutes=30, max_hours=12, now=T0).token
 
-    session = get_session(session_factory, token=token, idle_minutes=30, now=T0 + SESSION_TOUCH_INTERVAL / 2)
+    soon = T0 + SESSION_TOUCH_INTERVAL / 2
+    session = get_session(session_factory, token=token, idle_minutes=30, max_hours=12, now=soon)
 
     assert session is not None and session.expires_at == T0 + timedelta(minutes=30)
 
 
 def test_logout_and_deactivation_end_sessions(session_factory: sessionmaker) -> None:
     agent = create_agent(session_factory, username="ana", display_name="Ana", password=PASSWORD)
-    first = create_session(session_factory, agent_id=agent.id, idle_minutes=30, now=T0).token
-    second = create_session(session_factory, agent_id=agent.id, idle_minutes=30, now=T0).token
+    first = create_session(session_factory, agent_id=agent.id, idle_minutes=30, max_hours=12, now=T0).token
+    second = create_session(session_factory, agent_id=agent.id, idle_minutes=30, max_hours=12, now=T0).token
 
     delete_session(session_factory, token=first)
-    assert get_session(session_factory, token=first, idle_minutes=30, now=T0) is None
-    assert get_session(session_factory, token=second, idle_minutes=30, now=T0) is not None
+    assert get_session(session_factory, token=first, idle_minutes=30, max_hours=12, now=T0) is None
+    assert get_session(session_factory, token=second, idle_minutes=30, max_hours=12, now=T0) is not None
 
     with session_factory() as s, s.begin():
         s.execute(update(Agent).values(active=False))
-    assert get_session(session_factory, token=second, idle_minutes=30, now=T0) is None
+    assert get_session(session_factory, token=second, idle_minutes=30, max_hours=12, now=T0) is None
 
 
 def test_a_new_login_clears_expired_sessions(session_factory: sessionmaker) -> None:
     agent = create_agent(session_factory, username="ana", display_name="Ana", password=PASSWORD)
-    create_session(session_factory, agent_id=agent.id, idle_minutes=30, now=T0)
+    create_session(session_factory, agent_id=agent.id, idle_minutes=30, max_hours=12, now=T0)
 
-    create_session(session_factory, agent_id=agent.id, idle_minutes=30, now=T0 + timedelta(hours=1))
+    create_session(session_factory, agent_id=agent.id, idle_minutes=30, max_hours=12, now=T0 + timedelta(hours=1))
 
     with session_factory() as s:
         assert s.execute(select(func.count()).select_from(AgentSession)).scalar_one() == 1

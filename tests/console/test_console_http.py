@@ -10,6 +10,7 @@ import pytest
 from sqlalchemy import select, update
 
 from actions.api.console.access import ANONYMOUS, JSON, PAGE, handler_access
+from actions.api.console.context import CONSOLE_KEY
 from actions.api.server import create_app
 from actions.store.agents import create_agent, create_session
 from actions.store.audit import list_events
@@ -239,6 +240,31 @@ async def test_an_expired_session_goes_back_to_login_with_a_notice(console: Cons
     assert poll.status == 401
 
 
+async def test_an_active_session_ends_at_its_absolute_lifetime(console: Console) -> None:
+    """However recently used, a session older than CONSOLE_SESSION_MAX_HOURS needs a new login."""
+    lifetime = timedelta(hours=console.client.app[CONSOLE_KEY].settings.console_session_max_hours)
+    await console.login()
+    now = datetime.now(timezone.utc)
+    with console.session_factory() as s, s.begin():
+        s.execute(
+            update(AgentSession).values(
+                created_at=now - lifetime + timedelta(minutes=1), last_seen_at=now, expires_at=now + timedelta(hours=8)
+            )
+        )
+    assert (await console.client.get("/agents", allow_redirects=False)).status == 200
+
+    with console.session_factory() as s, s.begin():
+        s.execute(update(AgentSession).values(created_at=now - lifetime - timedelta(minutes=1)))
+
+    response = await console.client.get("/agents")
+    assert response.url.path == "/agents/login"
+    assert "Su sesión expiró" in await response.text()
+    with console.session_factory() as s:
+        assert s.execute(select(AgentSession)).first() is None
+    await console.login()
+    assert (await console.client.get("/agents", allow_redirects=False)).status == 200
+
+
 async def test_logging_in_again_replaces_the_old_session(console: Console) -> None:
     await console.login()
     await console.login()
@@ -261,7 +287,7 @@ async def test_posts_without_the_sessions_csrf_token_are_refused(
     data = {"text": "hola", "status": "cerrado"}
     if csrf == "other-session":
         # A real token, but of another live session.
-        other = create_session(console.session_factory, agent_id=console.agent.id, idle_minutes=30)
+        other = create_session(console.session_factory, agent_id=console.agent.id, idle_minutes=30, max_hours=12)
         data["csrf"] = other.csrf_token
     elif csrf is not None:
         data["csrf"] = csrf

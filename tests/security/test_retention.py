@@ -49,8 +49,8 @@ def seed(factory: sessionmaker) -> str:
     claim_message(factory, "SMold", "sms:+51987654321", now=OLD)
     claim_message(factory, "SMnew", "sms:+51987654321", now=RECENT)
     agent = create_agent(factory, username="ana", display_name="Ana", password="clave-de-prueba-123", now=OLD)
-    create_session(factory, agent_id=agent.id, idle_minutes=60, now=NOW - timedelta(minutes=5))
-    create_session(factory, agent_id=agent.id, idle_minutes=60, now=NOW - timedelta(days=2))
+    create_session(factory, agent_id=agent.id, idle_minutes=60, max_hours=12, now=NOW - timedelta(minutes=5))
+    create_session(factory, agent_id=agent.id, idle_minutes=60, max_hours=12, now=NOW - timedelta(days=2))
     return old.ticket
 
 

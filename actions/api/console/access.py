@@ -143,7 +143,13 @@ async def _admit(request: web.Request, access: str) -> web.StreamResponse | None
     settings = console_context(request).settings
     session = None
     if token:
-        session = await in_thread(request, get_session, token=token, idle_minutes=settings.console_session_minutes)
+        session = await in_thread(
+            request,
+            get_session,
+            token=token,
+            idle_minutes=settings.console_session_minutes,
+            max_hours=settings.console_session_max_hours,
+        )
     if session is None:
         if access == JSON:
             return web.json_response(

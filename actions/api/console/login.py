@@ -124,7 +124,11 @@ async def login_submit(request: web.Request) -> web.Response:
     if previous:  # logging in again replaces the browser's old session
         await in_thread(request, delete_session, token=previous)
     session = await in_thread(
-        request, create_session, agent_id=agent.id, idle_minutes=settings.console_session_minutes
+        request,
+        create_session,
+        agent_id=agent.id,
+        idle_minutes=settings.console_session_minutes,
+        max_hours=settings.console_session_max_hours,
     )
     response = see_other(safe_next(str(form.get("next", ""))))
     set_session_cookie(response, request, session.token)
