@@ -10,6 +10,7 @@ import os
 from dataclasses import dataclass
 from functools import lru_cache
 from pathlib import Path
+from urllib.parse import urlsplit
 
 from dotenv import load_dotenv
 
@@ -40,6 +41,10 @@ def _float(name: str, default: float) -> float:
     if not value > 0:
         raise ValueError(f"La variable {name} debe ser mayor que cero, no {raw!r}")
     return value
+
+
+def _is_https(url: str | None) -> bool:
+    return url is not None and urlsplit(url).scheme.lower() == "https"
 
 
 def _optional(name: str) -> str | None:
@@ -96,6 +101,7 @@ class Settings:
     # first admin created by `make run`.
     console_session_minutes: int
     console_session_max_hours: int
+    # Secure flag of the console's cookies; by default on when PUBLIC_BASE_URL is https.
     console_cookie_secure: bool
     admin_username: str | None
     admin_password: str | None
@@ -134,6 +140,7 @@ def load_settings() -> Settings:
     """Read settings now (call again after changing os.environ in tests)."""
     load_dotenv(PROJECT_ROOT / ".env", override=False)
     rasa_port = _int("RASA_PORT", 5005)
+    public_base_url = (_optional("PUBLIC_BASE_URL") or "").rstrip("/") or None
     return Settings(
         database_url=os.environ.get("DATABASE_URL", "").strip() or default_database_url(),
         agent_api_token=os.environ.get("AGENT_API_TOKEN", "").strip() or None,
@@ -147,7 +154,7 @@ def load_settings() -> Settings:
         twilio_auth_token=_optional("TWILIO_AUTH_TOKEN"),
         twilio_sms_number=_optional("TWILIO_SMS_NUMBER"),
         twilio_whatsapp_number=_optional("TWILIO_WHATSAPP_NUMBER"),
-        public_base_url=(_optional("PUBLIC_BASE_URL") or "").rstrip("/") or None,
+        public_base_url=public_base_url,
         twilio_validate_signature=_bool("TWILIO_VALIDATE_SIGNATURE", True),
         public_rasa_url=(_optional("PUBLIC_RASA_URL") or "").rstrip("/") or f"http://127.0.0.1:{rasa_port}",
         twilio_api_base_url=(_optional("TWILIO_API_BASE_URL") or "https://api.twilio.com").rstrip("/"),
@@ -161,7 +168,9 @@ def load_settings() -> Settings:
         smtp_starttls=_bool("SMTP_STARTTLS", True),
         console_session_minutes=_int("CONSOLE_SESSION_MINUTES", 480, minimum=1),
         console_session_max_hours=_int("CONSOLE_SESSION_MAX_HOURS", 12, minimum=1),
-        console_cookie_secure=_bool("CONSOLE_COOKIE_SECURE", False),
+        # Served over HTTPS (the public URL says so): the cookies must not travel
+        # over plain HTTP, unless the setting says otherwise.
+        console_cookie_secure=_bool("CONSOLE_COOKIE_SECURE", _is_https(public_base_url)),
         admin_username=_optional("ADMIN_USERNAME"),
         admin_password=_optional("ADMIN_PASSWORD"),
         redis_url=_optional("REDIS_URL"),

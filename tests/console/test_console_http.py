@@ -191,16 +191,37 @@ async def test_login_never_redirects_off_site(console: Console) -> None:
     assert response.headers["Location"] == "/agents"
 
 
-async def test_secure_cookie_when_configured(aiohttp_client, sqlite_factory) -> None:
+def _secure(cookie: str) -> bool:
+    return re.search(r";\s*Secure\b", cookie, re.IGNORECASE) is not None
+
+
+@pytest.mark.parametrize(
+    ("public_base_url", "cookie_secure", "secure"),
+    [
+        pytest.param("https://chat.noc.example.com", "", True, id="https public URL"),
+        pytest.param("HTTPS://chat.noc.example.com/", "", True, id="any letter case"),
+        pytest.param("http://chat.noc.example.com", "", False, id="http public URL"),
+        pytest.param("", "", False, id="no public URL"),
+        pytest.param("https://chat.noc.example.com", "false", False, id="explicit false wins"),
+        pytest.param("", "true", True, id="explicit true wins"),
+    ],
+)
+async def test_secure_cookies_follow_an_https_public_url_unless_set(
+    aiohttp_client, sqlite_factory, monkeypatch: pytest.MonkeyPatch, public_base_url: str, cookie_secure: str,
+    secure: bool,
+) -> None:
     from actions.settings import load_settings
 
-    settings = replace(load_settings(), agent_api_token=TOKEN, console_cookie_secure=True)
+    # Set even when empty: a developer's .env (read without overriding) must not decide.
+    monkeypatch.setenv("PUBLIC_BASE_URL", public_base_url)
+    monkeypatch.setenv("CONSOLE_COOKIE_SECURE", cookie_secure)
+    settings = replace(load_settings(), agent_api_token=TOKEN)
     app = create_app(settings=settings, session_factory=sqlite_factory, escalation_book=FakeEscalationBook())
     create_agent(sqlite_factory, username="ana", display_name="Ana", password=PASSWORD)
     client = await aiohttp_client(app)
     login = await client.get("/agents/login")
     page = await login.text()
-    assert "Secure" in login.headers["Set-Cookie"]
+    assert _secure(login.headers["Set-Cookie"]) is secure
 
     # The client's jar keeps Secure cookies off plain HTTP: send the form's cookie by hand.
     token = hidden(page, "csrf")
@@ -212,7 +233,7 @@ async def test_secure_cookie_when_configured(aiohttp_client, sqlite_factory) -> 
     )
 
     cookie = next(c for c in response.headers.getall("Set-Cookie") if c.startswith("noc_agent_session="))
-    assert "Secure" in cookie and "HttpOnly" in cookie
+    assert _secure(cookie) is secure and "HttpOnly" in cookie
 
 
 async def test_logout_ends_the_session(console: Console) -> None:
