@@ -2,7 +2,9 @@
 
 The rows come from the outbox in ``actions.store.notifications``; the web
 server runs ``run_notification_worker`` (``setup_notification_worker``), which
-delivers what is due every few seconds and never stops on an error.
+delivers what is due every few seconds and never stops on an error. A row that
+fails ``NOTIFICATION_MAX_ATTEMPTS`` times is given up (a dead letter the
+console lists, with a button that queues it again).
 
 Webhook: ``POST HANDOFF_WEBHOOK_URL`` with the JSON payload (UTF-8) and the
 headers ``X-NOC-Timestamp: <Unix seconds>`` and ``X-NOC-Signature:
@@ -321,12 +323,25 @@ async def deliver_due(
             except Exception as exc:
                 error = str(exc) if isinstance(exc, DeliveryError) else f"{type(exc).__name__}: {exc}"
                 retry_at = await asyncio.to_thread(
-                    mark_failed, session_factory, notification_id=item.id, error=error, now=clock()
+                    mark_failed,
+                    session_factory,
+                    notification_id=item.id,
+                    error=error,
+                    now=clock(),
+                    max_attempts=settings.notification_max_attempts,
                 )
-                log.warning(
-                    "Notification %s (%s, handoff %s) failed on attempt %s: %s; next attempt at %s",
-                    item.id, item.kind, item.handoff_id, item.attempts + 1, error, retry_at.isoformat(),
-                )
+                if retry_at is None:
+                    # Nobody will be told of this handoff unless an agent looks: say it loudly.
+                    log.error(
+                        "Notification %s (%s, handoff %s) failed %s times and is given up: %s; "
+                        "the console lists it under /agents/notifications",
+                        item.id, item.kind, item.handoff_id, item.attempts + 1, error,
+                    )
+                else:
+                    log.warning(
+                        "Notification %s (%s, handoff %s) failed on attempt %s: %s; next attempt at %s",
+                        item.id, item.kind, item.handoff_id, item.attempts + 1, error, retry_at.isoformat(),
+                    )
             else:
                 await asyncio.to_thread(mark_delivered, session_factory, notification_id=item.id, now=clock())
                 delivered += 1

@@ -97,6 +97,9 @@ class Settings:
     smtp_password: str | None
     smtp_from: str
     smtp_starttls: bool
+    # A notification failing this many times in a row is given up (a dead
+    # letter the console lists and can queue again).
+    notification_max_attempts: int
     # Agent console: session lifetime (idle, and absolute since the login),
     # first admin created by `make run`.
     console_session_minutes: int
@@ -166,6 +169,7 @@ def load_settings() -> Settings:
         smtp_password=_optional("SMTP_PASSWORD"),
         smtp_from=_optional("SMTP_FROM") or "noc-asistente@example.com",
         smtp_starttls=_bool("SMTP_STARTTLS", True),
+        notification_max_attempts=_int("NOTIFICATION_MAX_ATTEMPTS", 10, minimum=1),
         console_session_minutes=_int("CONSOLE_SESSION_MINUTES", 480, minimum=1),
         console_session_max_hours=_int("CONSOLE_SESSION_MAX_HOURS", 12, minimum=1),
         # Served over HTTPS (the public URL says so): the cookies must not travel

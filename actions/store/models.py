@@ -294,7 +294,7 @@ class Handoff(Base):
 
 
 class Notification(Base):
-    """Outbox of agent notifications (webhook, e-mail), retried with backoff until sent."""
+    """Outbox of agent notifications (webhook, e-mail), retried with backoff until sent or given up."""
 
     __tablename__ = "notifications"
 
@@ -307,8 +307,14 @@ class Notification(Base):
     delivered_at = Column(UTCDateTime(), nullable=True)
     last_error = Column(Text, nullable=True)
     created_at = Column(UTCDateTime(), nullable=False)
+    # Set when the row ran out of attempts (a dead letter): no longer retried
+    # until an agent puts it back in the queue from the console.
+    failed_at = Column(UTCDateTime(), nullable=True)
 
-    __table_args__ = (Index("ix_notifications_next_attempt_at", "next_attempt_at"),)
+    __table_args__ = (
+        Index("ix_notifications_next_attempt_at", "next_attempt_at"),
+        Index("ix_notifications_failed_at", "failed_at"),
+    )
 
 
 class ChangeRequest(Base):

@@ -4,10 +4,13 @@ A handoff queues its notifications in the transaction that creates it
 (``enqueue_handoff_notifications``), so a handoff never exists without them
 and a rolled-back one sends nothing. The web server's worker
 (``actions.notify``) then claims what is due, delivers it and records the
-outcome. Rows are never deleted and never given up: a failure is retried with
-exponential backoff up to ``MAX_DELAY`` and then every ``MAX_DELAY`` for as
-long as it keeps failing (``last_error`` says why). Delivery is at least once:
-a worker that dies mid-delivery leaves the row claimed only for ``CLAIM_LEASE``.
+outcome. A failure is retried with exponential backoff up to ``MAX_DELAY``
+(``last_error`` says why); after ``max_attempts`` failed attempts
+(``NOTIFICATION_MAX_ATTEMPTS``) the row becomes a dead letter (``failed_at``):
+no longer retried, listed in the console, where an agent can put it back in
+the queue (``requeue_notification``) for another ``max_attempts``. Rows are
+never deleted. Delivery is at least once: a worker that dies mid-delivery
+leaves the row claimed only for ``CLAIM_LEASE``.
 """
 
 from __future__ import annotations
@@ -18,11 +21,13 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
 
-from sqlalchemy import select, update
+from sqlalchemy import func, select, update
 from sqlalchemy.orm import Session, sessionmaker
 
 from actions.settings import Settings
-from actions.store.models import Notification
+from actions.store.audit import record_event
+from actions.store.db import READ_ONLY_OPTIONS
+from actions.store.models import Handoff, Incident, Notification
 from actions.store.repository import aware_utc_now
 
 KIND_WEBHOOK = "webhook"
@@ -39,6 +44,8 @@ JITTER = 0.1
 CLAIM_LEASE = timedelta(minutes=2)
 # Stored error text is for people reading the console, not a full dump.
 MAX_ERROR_LENGTH = 2000
+# Audit action on the incident when an agent puts a dead letter back in the queue.
+ACTION_NOTIFICATION_REQUEUED = "notification_requeued"
 
 
 @dataclass(frozen=True)
@@ -48,6 +55,21 @@ class DueNotification:
     kind: str
     payload: dict[str, Any]
     attempts: int
+
+
+@dataclass(frozen=True)
+class FailedNotification:
+    """A dead letter, as the console lists it."""
+
+    id: int
+    kind: str
+    ticket: str
+    # The e-mail's address; None for the webhook (its URL is a setting).
+    email_to: str | None
+    attempts: int
+    last_error: str | None
+    created_at: datetime
+    failed_at: datetime
 
 
 def enqueue_handoff_notifications(
@@ -101,13 +123,18 @@ def due_notifications(session_factory: sessionmaker, *, now: datetime, limit: in
     Claiming moves their ``next_attempt_at`` ``CLAIM_LEASE`` ahead in the same
     transaction, so a second worker (another server process) skips them; on
     PostgreSQL rows another worker is claiming right now are skipped too.
+    Dead letters are never due.
     """
     if limit < 1:
         raise ValueError("limit must be >= 1")
     now = aware_utc_now(now)
     query = (
         select(Notification)
-        .where(Notification.delivered_at.is_(None), Notification.next_attempt_at <= now)
+        .where(
+            Notification.delivered_at.is_(None),
+            Notification.failed_at.is_(None),
+            Notification.next_attempt_at <= now,
+        )
         .order_by(Notification.next_attempt_at, Notification.id)
         .limit(limit)
         .with_for_update(skip_locked=True)
@@ -141,13 +168,96 @@ def mark_failed(
     notification_id: int,
     error: str,
     now: datetime,
+    max_attempts: int,
     rng: Callable[[], float] = random.random,
-) -> datetime:
-    """Record a failed attempt and schedule the next one; returns when it will be."""
+) -> datetime | None:
+    """Record a failed attempt and schedule the next one; returns when it will be.
+
+    The ``max_attempts``-th failure (counted since the row was queued or put
+    back in the queue) makes it a dead letter instead: ``failed_at`` is set,
+    it is not retried, and None is returned.
+    """
+    if max_attempts < 1:
+        raise ValueError("max_attempts must be >= 1")
     now = aware_utc_now(now)
     with session_factory() as s, s.begin():
         row = s.execute(select(Notification).where(Notification.id == notification_id)).scalar_one()
         row.attempts += 1
         row.last_error = error.replace("\x00", "\ufffd")[:MAX_ERROR_LENGTH]
+        if row.attempts >= max_attempts:
+            row.failed_at = now
+            return None
         row.next_attempt_at = now + retry_delay(row.attempts, rng=rng)
         return row.next_attempt_at
+
+
+def _dead_letters() -> Any:
+    return (Notification.failed_at.is_not(None), Notification.delivered_at.is_(None))
+
+
+def count_failed_notifications(session_factory: sessionmaker) -> int:
+    """How many dead letters wait for an agent."""
+    with session_factory() as s, s.begin():
+        s.connection(execution_options=READ_ONLY_OPTIONS)
+        return s.execute(select(func.count()).select_from(Notification).where(*_dead_letters())).scalar_one()
+
+
+def list_failed_notifications(session_factory: sessionmaker, *, limit: int = 200) -> list[FailedNotification]:
+    """The dead letters, most recently given up first, with their incident's ticket."""
+    if limit < 1:
+        raise ValueError("limit must be >= 1")
+    query = (
+        select(Notification, Incident.ticket)
+        .join(Handoff, Handoff.id == Notification.handoff_id)
+        .join(Incident, Incident.id == Handoff.incident_id)
+        .where(*_dead_letters())
+        .order_by(Notification.failed_at.desc(), Notification.id.desc())
+        .limit(limit)
+    )
+    with session_factory() as s, s.begin():
+        s.connection(execution_options=READ_ONLY_OPTIONS)
+        return [
+            FailedNotification(
+                id=row.id,
+                kind=row.kind,
+                ticket=ticket,
+                email_to=row.payload.get("to") if row.kind == KIND_EMAIL else None,
+                attempts=row.attempts,
+                last_error=row.last_error,
+                created_at=row.created_at,
+                failed_at=row.failed_at,
+            )
+            for row, ticket in s.execute(query).all()
+        ]
+
+
+def requeue_notification(session_factory: sessionmaker, *, notification_id: int, actor: str, now: datetime) -> bool:
+    """Put a dead letter back in the queue, due at once with a new set of attempts; False if it is not one.
+
+    The incident's audit trail records who did it, after how many attempts
+    and with which last error. A second click (or another agent's) finds the
+    row already queued and changes nothing.
+    """
+    now = aware_utc_now(now)
+    with session_factory() as s, s.begin():
+        found = s.execute(
+            select(Notification, Handoff.incident_id)
+            .join(Handoff, Handoff.id == Notification.handoff_id)
+            .where(Notification.id == notification_id, *_dead_letters())
+            .with_for_update(of=Notification)
+        ).one_or_none()
+        if found is None:
+            return False
+        row, incident_id = found
+        record_event(
+            s,
+            incident_id=incident_id,
+            actor=actor,
+            action=ACTION_NOTIFICATION_REQUEUED,
+            detail={"notification_id": row.id, "kind": row.kind, "attempts": row.attempts, "error": row.last_error},
+            at=now,
+        )
+        row.failed_at = None
+        row.attempts = 0
+        row.next_attempt_at = now
+        return True

@@ -3,7 +3,8 @@
 An agent logs in, finds a handed-off incident whose transcript carries
 markup, watches a new customer message arrive live, answers through the
 bridge, changes the status and reads the audit trail, while nothing the
-customer wrote ever runs as script.
+customer wrote ever runs as script. Another finds a handoff e-mail the
+outbox gave up on and puts it back in the queue.
 """
 
 from __future__ import annotations
@@ -17,6 +18,7 @@ from datetime import datetime, timedelta, timezone
 
 import pytest
 from playwright.sync_api import Browser, Page, expect, sync_playwright
+from sqlalchemy import select
 from sqlalchemy.orm import sessionmaker
 
 from actions.settings import PROJECT_ROOT
@@ -24,10 +26,11 @@ from actions.store.agents import create_agent
 from actions.store.conversation_log import LoggedMessage, append_messages
 from actions.store.db import make_engine, make_session_factory
 from actions.store.migrate import upgrade
+from actions.store.models import Notification
 from actions.store.repository import TranscriptEntry, open_incident
 from tests.api.conftest import make_incident
 from tests.console.fake_bridge import FakeBridge, ThreadedServer
-from tests.console.seed import add_handoff
+from tests.console.seed import add_failed_notification, add_handoff
 from tests.e2e.servers import wait_for
 from tests.web.conftest import ARTIFACTS, CHROMIUM, CHROMIUM_ARGS
 
@@ -39,6 +42,8 @@ SENDER = "whatsapp:+573001112233"
 SCRIPT_TEXT = "<script>window.__pwned=1</script>"
 IMG_TEXT = "<img src=x onerror=\"window.__pwned=2\">el enlace sigue caído"
 LIVE_TEXT = "¿Hay novedades? <img src=x onerror=\"window.__pwned=3\">"
+# What a failing SMTP server or webhook answered ends up in the page: text only.
+FAILED_ERROR = "no se pudo enviar el correo por SMTP: <h1 onclick=\"window.__pwned=4\">550</h1> buzón lleno"
 
 
 @dataclass
@@ -46,6 +51,7 @@ class Stack:
     url: str
     ticket: str
     other_ticket: str
+    handoff_id: int
     session_factory: sessionmaker
     bridge: FakeBridge
 
@@ -78,7 +84,7 @@ def stack(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Stack]:
     other = open_incident(
         session_factory, incident=make_incident("browser-2", company="Tiendas Ñandú", region="peru"), now=now
     ).ticket
-    add_handoff(session_factory, ticket=ticket, at=now, reason="customer_request")
+    handoff_id = add_handoff(session_factory, ticket=ticket, at=now, reason="customer_request")
     create_agent(session_factory, username="ana", display_name="Ana Operadora", password=PASSWORD)
 
     # The Rasa side logs what the agent wrote through its event broker: do the same.
@@ -100,13 +106,16 @@ def stack(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Stack]:
         "AGENT_API_TOKEN": TOKEN,
         "RASA_URL": f"http://127.0.0.1:{BRIDGE_PORT}",
         "CONSOLE_COOKIE_SECURE": "false",
+        # No notification worker: a requeued notification stays queued for the test to see.
+        "HANDOFF_WEBHOOK_URL": "",
+        "SMTP_HOST": "",
     }
     with ThreadedServer(bridge.app(), BRIDGE_PORT), open(tmp / "web.log", "w") as log:
         command = [sys.executable, "-m", "actions.api.server"]
         proc = subprocess.Popen(command, cwd=PROJECT_ROOT, env=env, stdout=log, stderr=subprocess.STDOUT)
         try:
             wait_for(f"http://127.0.0.1:{WEB_PORT}/api/health", [proc], 60)
-            yield Stack(f"http://127.0.0.1:{WEB_PORT}", ticket, other, session_factory, bridge)
+            yield Stack(f"http://127.0.0.1:{WEB_PORT}", ticket, other, handoff_id, session_factory, bridge)
         finally:
             proc.terminate()
             proc.wait(timeout=30)
@@ -206,3 +215,45 @@ def test_agent_works_a_handed_off_incident(page: Page, stack: Stack) -> None:
     assert chat.locator("img, script, b").count() == 0
     chat.scroll_into_view_if_needed()
     page.screenshot(path=str(ARTIFACTS / "console-incident.png"), full_page=True)
+
+
+def test_agent_requeues_a_notification_that_was_given_up(page: Page, stack: Stack) -> None:
+    ARTIFACTS.mkdir(parents=True, exist_ok=True)
+    notification_id = add_failed_notification(
+        stack.session_factory, handoff_id=stack.handoff_id, at=datetime.now(timezone.utc), error=FAILED_ERROR
+    )
+    page.goto(f"{stack.url}/agents")
+    page.get_by_label("Usuario").fill("ana")
+    page.get_by_label("Contraseña").fill(PASSWORD)
+    page.get_by_role("button", name="Entrar").click()
+
+    # The incident list, where agents look first, says a notification was given up.
+    banner = page.locator(".failed-notifications")
+    expect(banner).to_contain_text("Una notificación de derivación no se pudo entregar")
+    banner.get_by_role("link", name="ver notificaciones fallidas").click()
+
+    expect(page.get_by_role("heading", name="Notificaciones fallidas")).to_be_visible()
+    rows = page.locator("table.notifications tbody tr")
+    expect(rows).to_have_count(1)
+    expect(rows.first).to_contain_text(stack.ticket)
+    expect(rows.first).to_contain_text("servicedesk@noc.example.com")
+    expect(rows.first.locator(".last-error")).to_have_text(FAILED_ERROR)
+    assert rows.first.locator("h1").count() == 0
+    page.screenshot(path=str(ARTIFACTS / "console-notifications.png"), full_page=True)
+
+    rows.first.get_by_role("button", name="Reintentar").click()
+    expect(page.get_by_role("status")).to_have_text("La notificación volvió a la cola de envío.")
+    expect(page.get_by_text("No hay notificaciones fallidas.")).to_be_visible()
+    with stack.session_factory() as s:
+        row = s.execute(select(Notification).where(Notification.id == notification_id)).scalar_one()
+    assert row.failed_at is None and row.attempts == 0 and row.delivered_at is None
+
+    # The banner is gone and the incident's audit trail says who requeued it.
+    page.get_by_role("link", name="Incidentes").click()
+    expect(page.get_by_role("heading", name="Incidentes")).to_be_visible()
+    expect(page.locator(".failed-notifications")).to_have_count(0)
+    page.goto(f"{stack.url}/agents/incidents/{stack.ticket}")
+    expect(page.locator(".audit tbody tr").last).to_contain_text(
+        f"Reintentó la notificación {notification_id} (correo) tras 1 intento fallido"
+    )
+    assert page.evaluate("() => window.__pwned ?? null") is None

@@ -88,6 +88,18 @@ def test_actor_label(actor: str, shown: str) -> None:
             "Respondió al cliente (guardado, pero el canal no lo entregó)",
         ),
         ("agent_reply", None, "Respondió al cliente"),
+        (
+            "notification_requeued",
+            {"notification_id": 4, "kind": "webhook", "attempts": 10, "error": "HTTP 503: " + "x" * 300},
+            "Reintentó la notificación 4 (webhook) tras 10 intentos fallidos; último error: HTTP 503: "
+            + "x" * 190
+            + "…",
+        ),
+        (
+            "notification_requeued",
+            {"notification_id": 5, "kind": "email", "attempts": 1, "error": None},
+            "Reintentó la notificación 5 (correo) tras 1 intento fallido; último error: sin detalle",
+        ),
         ("otra_cosa", {"x": 1}, "otra_cosa"),
     ],
 )

@@ -132,6 +132,31 @@ async def test_webhook_failing_twice_is_delivered_on_the_third_attempt_with_grow
     assert len(receiver.calls) == 3
 
 
+async def test_a_webhook_that_keeps_failing_is_given_up_after_the_last_attempt(
+    session_factory: sessionmaker, make_handoff: Callable, receiver: Receiver, caplog: pytest.LogCaptureFixture
+) -> None:
+    receiver.script = [503] * 10
+    settings = notify_settings(
+        handoff_webhook_url=receiver.url, handoff_webhook_secret=SECRET, notification_max_attempts=3
+    )
+    handoff_id, _ = make_handoff()
+    queue(session_factory, handoff_id, settings)
+    caplog.set_level(logging.WARNING, logger="actions.notify")
+
+    now = NOW
+    for _ in range(3):
+        assert await deliver_due(settings, session_factory, now=now) == 0
+        now = notification(session_factory).next_attempt_at
+
+    row = notification(session_factory)
+    assert row.attempts == 3 and row.delivered_at is None and row.failed_at is not None
+    assert "HTTP 503" in row.last_error
+    assert "given up" in caplog.text and "/agents/notifications" in caplog.text
+    # A month of worker rounds later it has not been tried again.
+    assert await deliver_due(settings, session_factory, now=now + timedelta(days=30)) == 0
+    assert len(receiver.calls) == 3
+
+
 @pytest.mark.parametrize(
     ("changes", "message"),
     [

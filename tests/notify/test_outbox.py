@@ -5,19 +5,23 @@ from __future__ import annotations
 import threading
 from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
-from datetime import timedelta
+from datetime import datetime, timedelta
 
 import pytest
 from sqlalchemy import select
 from sqlalchemy.orm import sessionmaker
 
-from actions.store.models import Notification
+from actions.store.audit import list_events
+from actions.store.models import Incident, Notification
 from actions.store.notifications import (
     CLAIM_LEASE,
+    count_failed_notifications,
     due_notifications,
     enqueue_handoff_notifications,
+    list_failed_notifications,
     mark_delivered,
     mark_failed,
+    requeue_notification,
 )
 from tests.notify.conftest import NOW, notify_settings
 
@@ -121,7 +125,7 @@ def test_failures_back_off_and_keep_the_last_error(session_factory: sessionmaker
         assert item.attempts == attempt - 1
         retry_at = mark_failed(
             session_factory, notification_id=item.id, error=f"HTTP 503 \x00 intento {attempt}" + "x" * 5000,
-            now=now, rng=lambda: 0.0,
+            now=now, max_attempts=10, rng=lambda: 0.0,
         )
         waits.append((retry_at - now).total_seconds())
         assert due_notifications(session_factory, now=retry_at - timedelta(seconds=1)) == []
@@ -131,6 +135,72 @@ def test_failures_back_off_and_keep_the_last_error(session_factory: sessionmaker
     (row,) = rows(session_factory)
     assert row.attempts == 9 and row.delivered_at is None
     assert row.last_error.startswith("HTTP 503 \ufffd intento 9") and len(row.last_error) == 2000
+
+
+def fail(
+    session_factory: sessionmaker, notification_id: int, *, now: datetime, error: str, max_attempts: int
+) -> datetime | None:
+    return mark_failed(
+        session_factory, notification_id=notification_id, error=error, now=now, max_attempts=max_attempts,
+        rng=lambda: 0.0,
+    )
+
+
+def test_the_last_allowed_failure_makes_a_dead_letter_until_requeued(
+    session_factory: sessionmaker, make_handoff: Callable
+) -> None:
+    handoff_id, ticket = make_handoff()
+    enqueue(session_factory, handoff_id, email_to="sd@noc.example.com", handoff_webhook_url="u", smtp_host="h")
+    webhook, email = (row.id for row in rows(session_factory))
+    now = NOW
+    for attempt in (1, 2, 3):
+        retry_at = fail(session_factory, webhook, now=now, error=f"HTTP 503 intento {attempt}", max_attempts=3)
+        if attempt < 3:
+            assert retry_at is not None
+            now = retry_at
+    assert retry_at is None
+    assert fail(session_factory, email, now=now, error="SMTP caído", max_attempts=3) is not None
+
+    # Given up: never due again, however long one waits; the e-mail still is.
+    later = now + timedelta(days=365)
+    assert [n.id for n in due_notifications(session_factory, now=later)] == [email]
+    assert count_failed_notifications(session_factory) == 1
+    (dead,) = list_failed_notifications(session_factory)
+    assert (dead.id, dead.kind, dead.ticket, dead.email_to, dead.attempts) == (webhook, "webhook", ticket, None, 3)
+    assert dead.last_error == "HTTP 503 intento 3" and dead.failed_at == now
+
+    # An agent puts it back: due at once, with a new set of attempts, and audited on the incident.
+    requeued_at = later + timedelta(minutes=5)
+    assert requeue_notification(session_factory, notification_id=webhook, actor="agent:ana", now=requeued_at)
+    assert requeue_notification(session_factory, notification_id=webhook, actor="agent:ana", now=requeued_at) is False
+    assert count_failed_notifications(session_factory) == 0 and list_failed_notifications(session_factory) == []
+    due = {item.id: item.attempts for item in due_notifications(session_factory, now=requeued_at)}
+    assert due[webhook] == 0
+    assert fail(session_factory, webhook, now=requeued_at, error="otra vez", max_attempts=3) is not None
+    with session_factory() as s:
+        incident_id = s.execute(select(Incident.id).where(Incident.ticket == ticket)).scalar_one()
+    (event,) = list_events(session_factory, incident_id=incident_id)
+    assert (event["actor"], event["action"]) == ("agent:ana", "notification_requeued")
+    assert event["detail"] == {
+        "notification_id": webhook, "kind": "webhook", "attempts": 3, "error": "HTTP 503 intento 3"
+    }
+
+
+def test_only_dead_letters_can_be_requeued(session_factory: sessionmaker, make_handoff: Callable) -> None:
+    handoff_id, _ = make_handoff()
+    enqueue(session_factory, handoff_id, email_to="sd@noc.example.com", handoff_webhook_url="u", smtp_host="h")
+    webhook, email = (row.id for row in rows(session_factory))
+    mark_delivered(session_factory, notification_id=webhook, now=NOW)
+    fail(session_factory, email, now=NOW, error="SMTP caído", max_attempts=1)
+    (dead,) = list_failed_notifications(session_factory)
+    assert (dead.id, dead.kind, dead.email_to) == (email, "email", "sd@noc.example.com")
+
+    for notification_id in (webhook, email + 1000):
+        requeued = requeue_notification(session_factory, notification_id=notification_id, actor="agent:ana", now=NOW)
+        assert requeued is False
+    assert [row.delivered_at for row in rows(session_factory)] == [NOW, None]
+    with pytest.raises(ValueError):
+        fail(session_factory, email, now=NOW, error="x", max_attempts=0)
 
 
 def test_concurrent_workers_claim_disjoint_rows(session_factory: sessionmaker, make_handoff: Callable) -> None:

@@ -92,6 +92,7 @@ def paths(tickets: list[str]) -> st.SearchStrategy[str]:
                 "/agents/login",
                 "/agents/logout",
                 "/agents/handoffs",
+                "/agents/notifications",
                 "/agents/static/console.css",
                 "/",
                 "/widget.js",
@@ -99,6 +100,7 @@ def paths(tickets: list[str]) -> st.SearchStrategy[str]:
         ),
         st.builds(lambda s, a: f"/api/incidents/{encoded(s)}{a}", segments, st.sampled_from(["", "/status", "/x"])),
         st.builds(lambda s, a: f"/agents/incidents/{encoded(s)}{a}", segments, st.sampled_from(INCIDENT_ACTIONS)),
+        st.builds(lambda s: f"/agents/notifications/{encoded(s)}/retry", st.one_of(segments, st.sampled_from(["1"]))),
         st.builds(lambda p, s: f"{p}/{encoded(s)}", st.sampled_from(["/api", "/agents", "/agents/static"]), texts),
     )
 

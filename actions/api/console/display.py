@@ -34,6 +34,9 @@ SYSTEM_NOTE_LABELS = {
     "resumed": "La conversación volvió al asistente",
 }
 CHANGE_STATUS_LABELS = {"registrado": "Registrada"}
+NOTIFICATION_KIND_LABELS = {"webhook": "Webhook", "email": "Correo"}
+# Longest part of a notification's error quoted in the audit trail (the whole is in the event).
+AUDIT_ERROR_CHARS = 200
 CHANNEL_LABELS = {"web": "Chat web", "whatsapp": "WhatsApp", "sms": "SMS", "rest": "REST", "shell": "Terminal"}
 EMPTY = "—"
 
@@ -115,6 +118,14 @@ def audit_text(action: str, detail: Mapping[str, Any] | None) -> str:
             f"Derivación: «{label(HANDOFF_STATUS_LABELS, detail.get('from'))}» "
             f"→ «{label(HANDOFF_STATUS_LABELS, detail.get('to'))}»"
         )
+    if action == "notification_requeued":
+        kind = label(NOTIFICATION_KIND_LABELS, detail.get("kind")).lower()
+        error = str(detail.get("error") or "sin detalle")
+        if len(error) > AUDIT_ERROR_CHARS:
+            error = error[:AUDIT_ERROR_CHARS] + "…"
+        attempts = detail.get("attempts")
+        tries = "1 intento fallido" if attempts == 1 else f"{attempts} intentos fallidos"
+        return f"Reintentó la notificación {detail.get('notification_id')} ({kind}) tras {tries}; último error: {error}"
     if action == "agent_reply":
         channel = label(CHANNEL_LABELS, detail.get("channel"))
         if detail.get("delivered") is True:

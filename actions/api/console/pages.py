@@ -31,6 +31,7 @@ from actions.store.incident_admin import (
     search_incidents,
 )
 from actions.store.models import HANDOFF_STATUSES, INCIDENT_STATUSES
+from actions.store.notifications import count_failed_notifications
 from actions.store.repository import get_incident
 
 # The live view asks every 2 s; a long-silent page catches up in a few polls.
@@ -85,10 +86,13 @@ async def incident_list(request: web.Request) -> web.Response:
         limit=PAGE_SIZE + 1,
         offset=filters.offset,
     )
+    # The list is where agents look first: a given-up notification must show there.
+    failed_notifications = await in_thread(request, count_failed_notifications)
     return render(
         request,
         "incidents.html",
         filters=filters,
+        failed_notifications=failed_notifications,
         **page_of(rows, offset=filters.offset),
         statuses=INCIDENT_STATUSES,
         regions=regions,

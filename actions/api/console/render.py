@@ -53,6 +53,7 @@ def environment() -> jinja2.Environment:
         HANDOFF_REASON_LABELS=display.HANDOFF_REASON_LABELS,
         CHANNEL_LABELS=display.CHANNEL_LABELS,
         CHANGE_STATUS_LABELS=display.CHANGE_STATUS_LABELS,
+        NOTIFICATION_KIND_LABELS=display.NOTIFICATION_KIND_LABELS,
         csrf_field=CSRF_FIELD,
     )
     env.filters["severity"] = lambda value: display.severity_label(value, severity_names())

@@ -5,7 +5,7 @@ from __future__ import annotations
 from aiohttp import web
 from sqlalchemy.orm import sessionmaker
 
-from actions.api.console import change_pages, incident_forms, login, pages
+from actions.api.console import change_pages, incident_forms, login, notification_pages, pages
 from actions.api.console.context import CONSOLE_KEY, ConsoleContext, EscalationBookLike
 from actions.api.console.render import STATIC_DIR
 from actions.settings import Settings
@@ -36,5 +36,7 @@ def add_console(
     router.add_post(f"{INCIDENT}/close", incident_forms.close)
     router.add_get("/agents/changes", change_pages.change_list, name="console_changes")
     router.add_get("/agents/changes/{number}", change_pages.change_detail, name="console_change")
+    router.add_get(notification_pages.LIST_PATH, notification_pages.notification_list, name="console_notifications")
+    router.add_post(notification_pages.RETRY_PATH, notification_pages.notification_retry)
     # Stylesheet and script only (no data): public like the widget bundle.
     router.add_static("/agents/static/", STATIC_DIR, name="console_static")
