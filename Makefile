@@ -67,7 +67,7 @@ db: $(BIN)/.installed .env ## Create or upgrade the database schema
 	$(BIN)/python -m actions.store.migrate
 
 lint: $(BIN)/.installed ## ruff
-	$(BIN)/ruff check actions tests scripts
+	$(BIN)/ruff check actions rasa_sdk_plugins tests scripts
 
 validate: $(BIN)/.installed ## rasa data validate --fail-on-warnings (see scripts/validate_data.py)
 	$(BIN)/python scripts/validate_data.py

@@ -1,13 +1,15 @@
 """Change requests: the four types, their lead times, business days and classification.
 
 Data from ``escalation_tables/change_types.yml`` (types, catalogue of
-standard changes) and ``escalation_tables/holidays.yml`` (holidays per
-country), validated when loaded. The conventions are written in the YAML
+standard changes), validated when loaded, and the holiday calendars of
+``actions.calendars`` (the ``holidays`` package plus the NOC's overrides in
+``escalation_tables/holidays.yml``). The conventions are written in the YAML
 header and in docs/change_requests.md:
 
-* business days are Monday to Friday minus the country's holidays, in the
-  country's time zone; they are counted from the business day after the
-  request, and the change may start at 00:00 of the last one counted;
+* business days are Monday to Friday minus the country's holidays and the
+  NOC's closures, in the country's time zone; they are counted from the
+  business day after the request, and the change may start at 00:00 of the
+  last one counted;
 * hour lead times are added to the exact moment of the request (24x7);
 * emergencia only restores a service; urgente when the wanted date comes
   before what the estándar/normal lead time allows; estándar when the
@@ -27,6 +29,7 @@ from types import MappingProxyType
 from typing import Any
 from zoneinfo import ZoneInfo
 
+from actions.calendars import HOLIDAYS_FILE, Calendars, check_coverage, load_overrides
 from actions.escalation import get_escalation_book
 from actions.tables import TABLES_DIR, TableError, load_yaml, table_label
 
@@ -41,7 +44,6 @@ STOPWORDS = frozenset(
     {"de", "del", "el", "la", "los", "las", "un", "una", "unos", "unas", "al", "a", "en", "para", "por", "y", "o"}
     | {"que", "mi", "mis", "nuestro", "nuestra", "nuestros", "nuestras"}
 )
-_ISO_CODE = re.compile(r"^[A-Z]{2}$")
 _WORD = re.compile(r"[a-z0-9ñ]+")
 
 
@@ -72,8 +74,7 @@ class CatalogueItem:
 class ChangeTable:
     types: Mapping[str, ChangeType]
     catalogue: tuple[CatalogueItem, ...]
-    holidays: Mapping[str, Mapping[date, str]]  # ISO country -> date -> name
-    holiday_years: frozenset[int]
+    calendars: Calendars
 
 
 @dataclass(frozen=True)
@@ -114,9 +115,7 @@ def match_catalogue(table: ChangeTable, description: str) -> CatalogueItem | Non
 
 
 def is_business_day(table: ChangeTable, day: date, country: str | None) -> bool:
-    if day.weekday() >= 5:
-        return False
-    return day not in table.holidays.get((country or "").upper(), {})
+    return day.weekday() < 5 and table.calendars.closure(country, day) is None
 
 
 def _aware(value: datetime, name: str) -> None:
@@ -135,8 +134,9 @@ def earliest_start(
     """Earliest moment a change of this type may start, in the time zone ``tz``.
 
     Business days: 00:00 of the n-th business day after the request day
-    (weekends and ``country``'s holidays skipped). Hours: the request moment
-    plus that many hours of elapsed time (so a DST change does not shift it).
+    (weekends, ``country``'s holidays and the NOC's closures skipped). Hours:
+    the request moment plus that many hours of elapsed time (so a DST change
+    does not shift it).
     """
     _aware(requested_at, "requested_at")
     table = table or get_change_table()
@@ -293,50 +293,17 @@ def _load_types(label: str, raw: Any) -> tuple[dict[str, ChangeType], tuple[Cata
     return types, catalogue
 
 
-def _load_holidays(path: Path) -> tuple[dict[str, Mapping[date, str]], frozenset[int]]:
-    label = table_label(path)
-    data = load_yaml(path)
-    years = data.get("years")
-    if not isinstance(years, list) or not years or not all(isinstance(y, int) and 2000 <= y <= 2100 for y in years):
-        raise TableError(f"{label}: years debe ser una lista de años, por ejemplo [2026, 2027]")
-    countries = data.get("countries")
-    if not isinstance(countries, dict) or not countries:
-        raise TableError(f"{label}: countries debe ser un mapeo código de país: {{fecha: nombre}}")
-    holidays: dict[str, Mapping[date, str]] = {}
-    for code, entries in countries.items():
-        if not isinstance(code, str) or not _ISO_CODE.match(code):
-            raise TableError(f"{label}: {code!r} no es un código de país de dos letras mayúsculas")
-        if not isinstance(entries, dict):
-            raise TableError(f"{label}: {code}: los feriados deben ser un mapeo AAAA-MM-DD: nombre")
-        days: dict[date, str] = {}
-        for day, name in entries.items():
-            if not isinstance(day, date) or isinstance(day, datetime):
-                raise TableError(f"{label}: {code}: {day!r} no es una fecha AAAA-MM-DD válida")
-            if day.year not in years:
-                raise TableError(f"{label}: {code}: {day.isoformat()} no es de los años {years}")
-            if not isinstance(name, str) or not name.strip():
-                raise TableError(f"{label}: {code}: el feriado {day.isoformat()} no tiene nombre")
-            days[day] = " ".join(name.split())
-        for year in years:
-            if not any(day.year == year for day in days):
-                raise TableError(f"{label}: {code}: faltan los feriados de {year}")
-        holidays[code] = MappingProxyType(days)
-    return holidays, frozenset(years)
-
-
 def load_change_table(
     types_path: Path = TABLES_DIR / "change_types.yml",
-    holidays_path: Path = TABLES_DIR / "holidays.yml",
+    holidays_path: Path = HOLIDAYS_FILE,
 ) -> ChangeTable:
     """Read and validate both files; TableError naming the file on the first problem."""
     label = table_label(types_path)
     types, catalogue = _load_types(label, load_yaml(types_path).get("types"))
-    holidays, years = _load_holidays(holidays_path)
     return ChangeTable(
         types=MappingProxyType(types),
         catalogue=catalogue,
-        holidays=MappingProxyType(holidays),
-        holiday_years=years,
+        calendars=Calendars(load_overrides(holidays_path)),
     )
 
 
@@ -346,20 +313,6 @@ def get_change_table() -> ChangeTable:
     return load_change_table()
 
 
-def check_holiday_coverage(
-    table: ChangeTable, countries: Iterable[str], *, today: date, holidays_path: Path = TABLES_DIR / "holidays.yml"
-) -> list[str]:
-    """Raise TableError if a region country has no holidays; return warnings for missing years.
-
-    The current and the next year should be listed: a 10-business-day lead
-    time asked in December ends in January.
-    """
-    label = table_label(holidays_path)
-    missing = sorted(set(countries) - set(table.holidays))
-    if missing:
-        raise TableError(f"{label}: faltan los feriados de {', '.join(missing)} (países de las regiones)")
-    return [
-        f"{label} no tiene feriados de {year}: ese año los plazos en días hábiles solo saltan fines de semana"
-        for year in (today.year, today.year + 1)
-        if year not in table.holiday_years
-    ]
+def check_holiday_coverage(table: ChangeTable, countries: Iterable[str], *, today: date) -> None:
+    """TableError when a region country has no holiday calendar for this year or the next."""
+    check_coverage(table.calendars, countries, today=today)

@@ -84,8 +84,12 @@ def test_the_types_are_the_ones_the_database_stores() -> None:
             id="unknown country: weekends only",
         ),
         pytest.param(
-            "normal", local("America/Guayaquil", 2026, 12, 23, 11), "EC", "America/Guayaquil", (2027, 1, 6),
-            id="country without holiday list: weekends only",
+            "normal", local("America/Guayaquil", 2026, 12, 23, 11), "EC", "America/Guayaquil", (2027, 1, 8),
+            id="country outside the regions: its official holidays too",
+        ),
+        pytest.param(
+            "normal", local("America/Bogota", 2026, 12, 23, 11), "XX", "America/Bogota", (2027, 1, 6),
+            id="country without calendar: weekends only",
         ),
     ],
 )
