@@ -73,9 +73,28 @@ def test_compose_runs_the_cluster_of_make_run_cluster() -> None:
     assert backends <= set(services)
     for name in ("rasa-1", "rasa-2"):
         assert rasa_flags(services[name]["command"]) == [*RASA_CONFIG_FILES, *LOGGING]
-        assert services[name]["environment"]["TRUSTED_PROXY_HOPS"] == "1"
     for name in ("actions-1", "actions-2"):
         assert services[name]["command"][-2:] == list(LOGGING)
+
+
+@pytest.mark.parametrize(
+    ("service", "proxies"),
+    [
+        # The TLS proxy the file documents, then nginx.
+        ("rasa-1", 2),
+        ("rasa-2", 2),
+        # The TLS proxy only: without it every agent's login would count as the proxy's.
+        ("web", 1),
+    ],
+)
+def test_compose_trusts_one_hop_per_proxy_in_front(service: str, proxies: int) -> None:
+    assert compose()["services"][service]["environment"]["TRUSTED_PROXY_HOPS"] == str(proxies)
+
+
+def test_compose_publishes_its_ports_to_the_tls_proxy_only() -> None:
+    """A client reaching a port directly could write the X-Forwarded-For entry the servers trust."""
+    published = {name: service["ports"] for name, service in compose()["services"].items() if service.get("ports")}
+    assert published == {"web": ["127.0.0.1:8080:8080"], "nginx": ["127.0.0.1:5005:5005"]}
 
 
 def test_compose_references_exist() -> None:
