@@ -66,8 +66,15 @@ def _bool(name: str, default: bool) -> bool:
 class Settings:
     database_url: str
     agent_api_token: str | None
+    # Shared secret the Rasa server sends to the action server
+    # (endpoints.yml: "Authorization: Bearer ..."); the action server refuses
+    # to start without one (actions/action_server.py).
+    action_server_token: str | None
     rasa_port: int
     action_port: int
+    # Interface the action server listens on: loopback unless the Rasa servers
+    # are on other hosts (containers: 0.0.0.0, with the token).
+    action_host: str
     web_port: int
     web_host: str
     rasa_url: str
@@ -147,8 +154,10 @@ def load_settings() -> Settings:
     return Settings(
         database_url=os.environ.get("DATABASE_URL", "").strip() or default_database_url(),
         agent_api_token=os.environ.get("AGENT_API_TOKEN", "").strip() or None,
+        action_server_token=_optional("ACTION_SERVER_TOKEN"),
         rasa_port=rasa_port,
         action_port=_int("ACTION_PORT", 5055),
+        action_host=_optional("ACTION_HOST") or "127.0.0.1",
         web_port=_int("WEB_PORT", 8080),
         web_host=os.environ.get("WEB_HOST", "127.0.0.1").strip() or "127.0.0.1",
         rasa_url=os.environ.get("RASA_URL", "").strip() or f"http://127.0.0.1:{rasa_port}",

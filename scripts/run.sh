@@ -32,7 +32,8 @@ trap stop INT TERM EXIT
 # reads the file before it adds the project to sys.path, hence PYTHONPATH.
 LOGGING=(--logging-config-file logging.yml)
 export PYTHONPATH="$PWD${PYTHONPATH:+:$PYTHONPATH}"
-$BIN/rasa run actions --actions actions --port "$ACTION_PORT" "${LOGGING[@]}" &
+# Listens on ACTION_HOST (127.0.0.1) and answers only the Rasa server (ACTION_SERVER_TOKEN).
+$BIN/python -m actions.action_server --port "$ACTION_PORT" "${LOGGING[@]}" &
 pids+=($!)
 $BIN/python -m actions.api.server &
 pids+=($!)

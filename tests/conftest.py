@@ -7,6 +7,7 @@ import os
 # Set before any project module reads settings: tests never touch var/noc.db
 # or a token in the developer's .env (load_dotenv does not override these).
 os.environ.setdefault("AGENT_API_TOKEN", "test-token")
+os.environ.setdefault("ACTION_SERVER_TOKEN", "test-action-token")
 os.environ.setdefault("DATABASE_URL", "sqlite:///:memory:")
 # A developer .env with REDIS_URL must not put the tests' counters in a shared Redis.
 os.environ.setdefault("REDIS_URL", "")

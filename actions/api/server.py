@@ -12,7 +12,6 @@ from __future__ import annotations
 
 import asyncio
 import dataclasses
-import hmac
 import json
 import logging
 from collections.abc import Awaitable, Callable
@@ -25,6 +24,7 @@ from sqlalchemy.orm import sessionmaker
 from actions.api.console.access import console_access, console_guard
 from actions.api.console.routes import add_console
 from actions.api.web_pages import add_web_pages
+from actions.bearer import token_matches
 from actions.notify import setup_notification_worker
 from actions.settings import Settings, get_settings
 from actions.store.audit import api_actor
@@ -123,26 +123,6 @@ def _is_public(request: web.Request) -> bool:
         return True
     resource = match_info.route.resource
     return isinstance(resource, web.StaticResource)
-
-
-def _bearer_token(header: str) -> str | None:
-    scheme, _, credentials = header.strip().partition(" ")
-    if scheme.lower() != "bearer":
-        return None
-    credentials = credentials.strip()
-    return credentials or None
-
-
-def token_matches(header: str, expected: str) -> bool:
-    """Constant-time check of an ``Authorization`` header against the token."""
-    provided = _bearer_token(header)
-    if provided is None:
-        return False
-    # Bytes so a non-ASCII header can't raise TypeError in compare_digest;
-    # surrogatepass keeps undecodable header bytes distinct from real ones.
-    return hmac.compare_digest(
-        provided.encode("utf-8", "surrogatepass"), expected.encode("utf-8", "surrogatepass")
-    )
 
 
 @web.middleware

@@ -25,7 +25,6 @@ server, the only legitimate client, sends all agents' replies from one IP.
 
 from __future__ import annotations
 
-import hmac
 import logging
 from collections.abc import Awaitable, Callable
 from typing import Any
@@ -37,6 +36,7 @@ from sanic import Blueprint, response
 from sanic.request import Request
 from sanic.response import HTTPResponse
 
+from actions.bearer import token_matches
 from actions.ratelimit.limiter import RateLimiter, ip_limit, limiter_from_settings
 from actions.ratelimit.rasa_channels import request_ip, too_many_json
 from actions.settings import get_settings
@@ -56,10 +56,7 @@ def _authorized(request: Request) -> HTTPResponse | None:
     expected = get_settings().agent_api_token
     if expected is None:
         return _error(503, "puente de agentes deshabilitado: falta AGENT_API_TOKEN")
-    scheme, _, provided = (request.headers.get("Authorization") or "").partition(" ")
-    if scheme.lower() != "bearer" or not hmac.compare_digest(
-        provided.strip().encode("utf-8", "surrogatepass"), expected.encode("utf-8", "surrogatepass")
-    ):
+    if not token_matches(request.headers.get("Authorization") or "", expected):
         return _error(401, "no autorizado")
     return None
 

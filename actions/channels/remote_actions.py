@@ -5,8 +5,9 @@
    answering 502/503 because no action server is up) fails the turn after a
    short retry (a server restarting, the balancer noticing a dead one); one
    that has not answered within ``ACTION_TIMEOUT_SECONDS`` fails it at once
-   (Rasa would wait five minutes). Once a turn failed no other custom action is
-   called. An action server answering 500 (a bug in one action) is left to
+   (Rasa would wait five minutes), and so does an action server refusing
+   the Rasa server's token (401/403: the two ``ACTION_SERVER_TOKEN`` differ).
+   Once a turn failed no other custom action is called. An action server answering 500 (a bug in one action) is left to
    Rasa's own handling: failing the turn would stick the conversation on it.
 2. The action server's answer is checked against Rasa's schema with one
    validator built once: Rasa's ``jsonschema.validate`` re-checks the schema
@@ -38,9 +39,20 @@ logger = logging.getLogger(__name__)
 
 # Statuses nginx gives when no action server behind it could take the request.
 UNAVAILABLE_STATUSES = frozenset({502, 503})
+# The action server refusing the Rasa server's ACTION_SERVER_TOKEN
+# (actions/action_server.py): a configuration error no retry mends.
+REFUSED_STATUSES = frozenset({401, 403})
 # A refused connection is retried after these pauses; a timeout is not retried:
 # the customer has already waited.
 CONNECT_RETRY_SECONDS = (0.3, 1.0)
+
+
+def refusal(exc: BaseException) -> str | None:
+    """Why ``exc`` means the action server refused the Rasa server's token, or None."""
+    cause = exc.__cause__ or exc.__context__
+    if isinstance(cause, ClientResponseError) and cause.status in REFUSED_STATUSES:
+        return f"action server refused the Rasa server (HTTP {cause.status}): check ACTION_SERVER_TOKEN on both"
+    return None
 
 
 def unavailability(exc: BaseException) -> str | None:
@@ -71,6 +83,10 @@ def guarded(run: RemoteRun, *, timeout_seconds: float) -> RemoteRun:
                 fail_current_turn(f"action '{self.name()}' took more than {timeout_seconds:g} s")
                 raise RasaException(f"action '{self.name()}' timed out") from exc
             except RasaException as exc:
+                refused = refusal(exc)
+                if refused is not None:
+                    fail_current_turn(f"{refused} for '{self.name()}'")
+                    raise
                 reason = unavailability(exc)
                 if reason is None:
                     raise

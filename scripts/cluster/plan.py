@@ -90,6 +90,9 @@ def cluster_database_url(settings: Settings) -> str:
 def plan_cluster(settings: Settings, *, rasa_servers: int, action_servers: int, run_dir: Path) -> ClusterPlan:
     if rasa_servers < 1 or action_servers < 1:
         raise ClusterError("at least one Rasa server and one action server")
+    if not settings.action_server_token:
+        # The action servers refuse to start without it, the Rasa servers too (endpoints.yml).
+        raise ClusterError("ACTION_SERVER_TOKEN is not set (scripts/run_cluster.sh generates one into .env)")
     rasa_backends = backend_ports(settings.rasa_port, rasa_servers)
     action_backends = backend_ports(settings.action_port, action_servers)
     ports = [settings.rasa_port, settings.action_port, settings.web_port, *rasa_backends, *action_backends]
@@ -129,8 +132,10 @@ def processes(plan: ClusterPlan, *, nginx: str = "nginx") -> list[Process]:
     started = [
         Process(
             f"actions-{index}",
-            (rasa, "run", "actions", "--actions", "actions", "--port", str(port), *LOGGING),
+            (python, "-m", "actions.action_server", "--port", str(port), *LOGGING),
             f"http://127.0.0.1:{port}/health",
+            # Only nginx reaches them, whatever ACTION_HOST says (it is for containers).
+            (("ACTION_HOST", "127.0.0.1"),),
         )
         for index, port in enumerate(plan.action_backend_ports, start=1)
     ]

@@ -17,5 +17,7 @@ ensure_secret() {
   echo "Generated $name: it is in .env"
 }
 ensure_secret AGENT_API_TOKEN
+# What the Rasa servers send the action servers (endpoints.yml).
+ensure_secret ACTION_SERVER_TOKEN
 [ -n "${ADMIN_USERNAME:-}" ] || grep -qE '^ADMIN_USERNAME=.+' .env 2>/dev/null || echo "ADMIN_USERNAME=admin" >> .env
 ensure_secret ADMIN_PASSWORD

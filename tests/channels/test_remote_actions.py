@@ -143,6 +143,19 @@ async def test_a_failing_action_is_left_to_rasa(action_server: ActionServer, tur
     assert action_server.calls == 1 and not turn.failed
 
 
+@pytest.mark.parametrize("status", [401, 403])
+async def test_an_action_server_refusing_the_token_fails_the_turn_at_once(
+    action_server: ActionServer, turn: Turn, status: int
+) -> None:
+    # ACTION_SERVER_TOKEN differs between the two servers: the customer hears of
+    # a technical problem rather than Rasa going on as if the action had run.
+    action_server.statuses = [status, status, status]
+    with pytest.raises(RasaException):
+        await run_action(action_server.url)
+    assert action_server.calls == 1
+    assert turn.failed and "ACTION_SERVER_TOKEN" in (turn.failure or "")
+
+
 async def test_after_a_failure_no_other_action_is_called(action_server: ActionServer, turn: Turn) -> None:
     turn.fail("action server unreachable")
     with pytest.raises(RasaException, match="already failed"):

@@ -112,6 +112,7 @@ def start_cluster(run_dir: Path, *, postgres: PostgresServer, redis: RedisServer
         "ACTION_PORT": str(ACTION_PORT),
         "WEB_PORT": str(WEB_PORT),
         "AGENT_API_TOKEN": TOKEN,
+        "ACTION_SERVER_TOKEN": "cluster-action-token",
         "ADMIN_USERNAME": "admin",
         "ADMIN_PASSWORD": "cluster-admin-password",
         "TWILIO_AUTH_TOKEN": TWILIO_TOKEN,

@@ -75,6 +75,11 @@ def test_compose_runs_the_cluster_of_make_run_cluster() -> None:
         assert rasa_flags(services[name]["command"]) == [*RASA_CONFIG_FILES, *LOGGING]
     for name in ("actions-1", "actions-2"):
         assert services[name]["command"][-2:] == list(LOGGING)
+        # The guarded server (actions/action_server.py), not `rasa run actions`.
+        assert services[name]["command"][:3] == ["python", "-m", "actions.action_server"]
+        # Reachable from nginx's container, and given the token.
+        assert services[name]["environment"]["ACTION_HOST"] == "0.0.0.0"
+        assert "ACTION_SERVER_TOKEN" in services[name]["environment"]
 
 
 @pytest.mark.parametrize(
@@ -130,7 +135,8 @@ def test_compose_uses_postgresql_and_redis_and_asks_for_its_secrets() -> None:
     assert host_port(environment["DATABASE_URL"])[0] == "postgres"
     assert host_port(environment["REDIS_URL"]) == ("redis", 6379)
     required = set(REQUIRED_SECRET.findall(COMPOSE.read_text(encoding="utf-8")))
-    assert {"POSTGRES_PASSWORD", "AGENT_API_TOKEN"} <= required
+    assert {"POSTGRES_PASSWORD", "AGENT_API_TOKEN", "ACTION_SERVER_TOKEN"} <= required
+    assert "ACTION_SERVER_TOKEN" in services["rasa-1"]["environment"]
 
 
 def test_compose_sets_only_known_settings() -> None:
@@ -184,6 +190,9 @@ def test_k8s_containers_read_the_config_and_the_secret() -> None:
     deployments = of_kind("Deployment")
     rasa = deployments["noc-rasa"]["spec"]["template"]["spec"]["containers"][0]
     assert rasa_flags(rasa["command"]) == [*RASA_CONFIG_FILES, *LOGGING]
+    actions = deployments["noc-actions"]["spec"]["template"]["spec"]["containers"][0]
+    assert actions["command"][:3] == ["python", "-m", "actions.action_server"]
+    assert {"name": "ACTION_HOST", "value": "0.0.0.0"} in actions["env"]
 
 
 def test_k8s_config_names_the_services_and_known_settings() -> None:

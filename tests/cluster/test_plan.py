@@ -76,6 +76,11 @@ def test_refuses_what_cannot_work(changes: dict[str, object], message: str) -> N
         plan_cluster(settings_with(**changes), rasa_servers=2, action_servers=2, run_dir=RUN_DIR)
 
 
+def test_refuses_a_cluster_without_the_action_server_token() -> None:
+    with pytest.raises(ClusterError, match="ACTION_SERVER_TOKEN"):
+        plan_cluster(settings_with(action_server_token=None), rasa_servers=2, action_servers=2, run_dir=RUN_DIR)
+
+
 def test_refuses_a_cluster_without_servers() -> None:
     with pytest.raises(ClusterError):
         plan_cluster(settings_with(), rasa_servers=0, action_servers=2, run_dir=RUN_DIR)
@@ -98,6 +103,9 @@ def test_processes_and_their_ports() -> None:
     started = {process.name: process for process in processes(plan)}
     assert list(started) == ["actions-1", "actions-2", "rasa-1", "rasa-2", "web", "nginx"]
     assert option(started["actions-2"].command, "--port") == "5156"
+    # The guarded action server, on loopback behind nginx.
+    assert started["actions-1"].command[1:3] == ("-m", "actions.action_server")
+    assert ("ACTION_HOST", "127.0.0.1") in started["actions-1"].env
     assert option(started["rasa-1"].command, "--endpoints") == "endpoints.yml"
     assert option(started["rasa-1"].command, "--interface") == "127.0.0.1"
     assert started["rasa-2"].health_url == "http://127.0.0.1:5106/"

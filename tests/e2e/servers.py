@@ -15,6 +15,7 @@ ROOT = Path(__file__).resolve().parents[2]
 BIN = Path(sys.executable).parent
 MODEL = ROOT / "models" / "noc.tar.gz"
 LOGGING = ("--logging-config-file", "logging.yml")
+ACTION_SERVER_TOKEN = "e2e-action-token"
 
 
 @dataclass
@@ -62,6 +63,8 @@ def start_servers(
         **os.environ,
         "DATABASE_URL": database_url,
         "AGENT_API_TOKEN": "e2e-token",
+        # What the Rasa server sends the action server (endpoints.yml).
+        "ACTION_SERVER_TOKEN": ACTION_SERVER_TOKEN,
         "RASA_PORT": str(rasa_port),
         "ACTION_PORT": str(action_port),
         "WEB_PORT": str(web_port),
@@ -75,7 +78,7 @@ def start_servers(
     }
     subprocess.run([str(BIN / "python"), "-m", "actions.store.migrate"], cwd=ROOT, env=env, check=True)
     commands = {
-        "actions": [str(BIN / "rasa"), "run", "actions", "--actions", "actions", "--port", str(action_port), *LOGGING],
+        "actions": [str(BIN / "python"), "-m", "actions.action_server", "--port", str(action_port), *LOGGING],
         "web": [str(BIN / "python"), "-m", "actions.api.server"],
         "rasa": [
             str(BIN / "rasa"),

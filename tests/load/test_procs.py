@@ -40,6 +40,7 @@ def test_status_kb(field: str, expected: int | None) -> None:
         ([f"{VENV}/python3.10", f"{VENV}/rasa", "run", "actions", "--actions", "actions", "--port", "17155"],
          "action server :17155"),
         ([f"{VENV}/python3.10", f"{VENV}/rasa", "run", "--port", "17405"], "rasa server :17405"),
+        ([f"{VENV}/python", "-m", "actions.action_server", "--port", "17156"], "action server :17156"),
         ([f"{VENV}/python", "-m", "actions.api.server"], "web server"),
         ([f"{VENV}/python", "-m", "scripts.cluster.launch", "--rasa-servers", "2"], "launcher"),
         (["nginx: master process /usr/sbin/nginx -p /tmp/x -c /tmp/x/nginx.conf"], "nginx master"),

@@ -40,6 +40,8 @@ def test_generated_secrets_go_to_a_private_dotenv_and_are_not_printed(tmp_path: 
     dotenv = tmp_path / ".env"
     assert stat.S_IMODE(dotenv.stat().st_mode) == 0o600
     values = dict(line.split("=", 1) for line in dotenv.read_text().splitlines() if "=" in line)
-    assert len(values["AGENT_API_TOKEN"]) >= 24 and len(values["ADMIN_PASSWORD"]) >= 24
-    assert values["AGENT_API_TOKEN"] not in out.stdout and values["ADMIN_PASSWORD"] not in out.stdout
+    generated = ("AGENT_API_TOKEN", "ACTION_SERVER_TOKEN", "ADMIN_PASSWORD")
+    for name in generated:
+        assert len(values[name]) >= 24 and values[name] not in out.stdout
+    assert len({values[name] for name in generated}) == 3
     assert "AGENT_API_TOKEN" in out.stdout  # it says what it generated, and where
