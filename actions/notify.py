@@ -1,4 +1,8 @@
-"""Agents' handoff notifications: payload, signed webhook, e-mail, and the worker that sends them.
+"""Agents' notifications: payload, signed webhook, e-mail, and the worker that sends them.
+
+Two events: a conversation handed to the agents (``handoff.created``), and a
+ticket's chat verification locked after too many failed tries
+(``ticket.verification_locked``, ``actions.store.verification``).
 
 The rows come from the outbox in ``actions.store.notifications``; the web
 server runs ``run_notification_worker`` (``setup_notification_worker``), which
@@ -41,6 +45,7 @@ from sqlalchemy.orm import sessionmaker
 from actions.api.console.display import HANDOFF_REASON_LABELS, ROLE_LABELS
 from actions.settings import Settings
 from actions.store.notifications import (
+    EMAIL_VERIFICATION_LOCK,
     KIND_EMAIL,
     KIND_WEBHOOK,
     DueNotification,
@@ -49,6 +54,7 @@ from actions.store.notifications import (
     mark_failed,
 )
 from actions.store.repository import aware_utc_now
+from actions.store.verification import VerificationLock
 
 log = logging.getLogger(__name__)
 
@@ -57,6 +63,7 @@ TIMESTAMP_HEADER = "X-NOC-Timestamp"
 DELIVERY_HEADER = "X-NOC-Delivery"
 EVENT_HEADER = "X-NOC-Event"
 HANDOFF_EVENT = "handoff.created"
+LOCK_EVENT = "ticket.verification_locked"
 # Receivers should refuse a timestamp further than this from their clock.
 DEFAULT_TOLERANCE_SECONDS = 300
 WEBHOOK_TIMEOUT_SECONDS = 10.0
@@ -129,6 +136,27 @@ def handoff_payload(
     }
 
 
+def verification_lock_payload(*, incident: IncidentView, lock: VerificationLock) -> dict[str, Any]:
+    """JSON-ready description of a ticket whose chat verification was just locked.
+
+    Names the SMS/WhatsApp numbers that tried, never other sender ids (each is
+    the key to its conversation). Times are ISO 8601 in UTC.
+    """
+    return {
+        "event": LOCK_EVENT,
+        "ticket": incident.ticket,
+        "severity": incident.severity,
+        "region": incident.region,
+        "failures": lock.failures,
+        "window_minutes": int(lock.window.total_seconds() // 60),
+        "conversations": lock.conversations,
+        "phone_senders": list(lock.phone_senders),
+        "locked_at": _iso(lock.locked_at),
+        "locked_until": _iso(lock.locked_until),
+        "console_path": console_path(incident.ticket),
+    }
+
+
 def _signed_material(body: bytes, timestamp: int) -> bytes:
     return str(timestamp).encode("ascii") + b"." + body
 
@@ -166,7 +194,7 @@ def webhook_request(
     body = json.dumps(payload, ensure_ascii=False, separators=(",", ":")).encode("utf-8")
     headers = {
         "Content-Type": "application/json; charset=utf-8",
-        EVENT_HEADER: HANDOFF_EVENT,
+        EVENT_HEADER: str(payload.get("event") or HANDOFF_EVENT),
         TIMESTAMP_HEADER: str(timestamp),
         SIGNATURE_HEADER: sign(body, secret, timestamp=timestamp),
     }
@@ -223,6 +251,15 @@ def _line(label: str, value: Any) -> str:
     return f"{label}: {value if value not in (None, '') else 'sin dato'}"
 
 
+def _email(settings: Settings, *, to: str, subject: str, lines: list[str]) -> EmailMessage:
+    email = EmailMessage()
+    email["Subject"] = subject
+    email["From"] = settings.smtp_from
+    email["To"] = to
+    email.set_content("\n".join(lines))
+    return email
+
+
 def email_message(settings: Settings, *, to: str, handoff: Mapping[str, Any]) -> EmailMessage:
     """The Spanish e-mail telling the region's service desk that a customer waits for an agent."""
     ticket = handoff["ticket"]
@@ -252,12 +289,40 @@ def email_message(settings: Settings, *, to: str, handoff: Mapping[str, Any]) ->
         lines.append(f"[{message.get('at')}] {role}: {message.get('text')}")
     if not handoff.get("transcript"):
         lines.append("(sin mensajes)")
-    email = EmailMessage()
-    email["Subject"] = f"[NOC] Cliente derivado a un agente: {ticket} ({severity_text})"
-    email["From"] = settings.smtp_from
-    email["To"] = to
-    email.set_content("\n".join(lines))
-    return email
+    subject = f"[NOC] Cliente derivado a un agente: {ticket} ({severity_text})"
+    return _email(settings, to=to, subject=subject, lines=lines)
+
+
+def lock_email_message(settings: Settings, *, to: str, lock: Mapping[str, Any]) -> EmailMessage:
+    """The Spanish e-mail telling the region's service desk that a ticket's chat verification was locked."""
+    ticket = lock["ticket"]
+    phones = ", ".join(lock.get("phone_senders") or []) or "ninguno (web o integraciones)"
+    lines = [
+        "La verificación por chat de un ticket quedó bloqueada por demasiados intentos fallidos.",
+        "Alguien dio varias veces un ID de servicio y un correo que no coinciden con los del ticket:",
+        "puede ser el cliente equivocándose o alguien intentando adivinarlos para ver o escalar el ticket.",
+        "",
+        _line("Ticket", ticket),
+        _line("Severidad", lock.get("severity")),
+        _line("Región", lock.get("region")),
+        _line("Intentos fallidos", f"{lock.get('failures')} en {lock.get('window_minutes')} minutos"),
+        _line("Conversaciones", lock.get("conversations")),
+        _line("Números de SMS/WhatsApp", phones),
+        _line("Bloqueado el (UTC)", lock.get("locked_at")),
+        _line("Bloqueado hasta (UTC)", lock.get("locked_until")),
+        "",
+        "Mientras tanto el asistente no muestra ni escala el ticket a quien no abrió la conversación;",
+        "si el cliente pide ayuda, verifique su identidad por otro medio.",
+        f"Ticket en la consola: {console_link(settings, ticket)}",
+    ]
+    return _email(settings, to=to, subject=f"[NOC] Verificación por chat bloqueada: {ticket}", lines=lines)
+
+
+def email_for(settings: Settings, payload: Mapping[str, Any]) -> EmailMessage:
+    """The e-mail of an outbox row's payload (``{"to": ..., "handoff" | "verification_lock": ...}``)."""
+    if EMAIL_VERIFICATION_LOCK in payload:
+        return lock_email_message(settings, to=payload["to"], lock=payload[EMAIL_VERIFICATION_LOCK])
+    return email_message(settings, to=payload["to"], handoff=payload["handoff"])
 
 
 def deliver_email(
@@ -267,14 +332,18 @@ def deliver_email(
     handoff: Mapping[str, Any],
     ssl_context: ssl.SSLContext | None = None,
 ) -> None:
-    """Send the e-mail over SMTP (blocking: run it in a thread); DeliveryError on any failure.
+    """Send a handoff's e-mail over SMTP (blocking: run it in a thread); DeliveryError on any failure."""
+    send_email(settings, email_message(settings, to=to, handoff=handoff), ssl_context=ssl_context)
+
+
+def send_email(settings: Settings, message: EmailMessage, *, ssl_context: ssl.SSLContext | None = None) -> None:
+    """Send ``message`` over SMTP (blocking: run it in a thread); DeliveryError on any failure.
 
     STARTTLS when ``SMTP_STARTTLS`` (certificate checked with ``ssl_context``,
     the system's trust store by default), login when ``SMTP_USERNAME`` is set.
     """
     if not settings.smtp_host:
         raise DeliveryError("SMTP_HOST no está configurado")
-    message = email_message(settings, to=to, handoff=handoff)
     try:
         with smtplib.SMTP(settings.smtp_host, settings.smtp_port, timeout=SMTP_TIMEOUT_SECONDS) as smtp:
             smtp.ehlo()
@@ -292,7 +361,7 @@ async def _deliver(settings: Settings, item: DueNotification, *, http: aiohttp.C
     if item.kind == KIND_WEBHOOK:
         await deliver_webhook(settings, item.payload, http=http, delivery_id=item.id)
     elif item.kind == KIND_EMAIL:
-        await asyncio.to_thread(deliver_email, settings, to=item.payload["to"], handoff=item.payload["handoff"])
+        await asyncio.to_thread(send_email, settings, email_for(settings, item.payload))
     else:
         raise DeliveryError(f"tipo de notificación desconocido: {item.kind!r}")
 

@@ -30,6 +30,15 @@ def _int(name: str, default: int, *, minimum: int | None = None) -> int:
     return value
 
 
+def _positive_int(name: str, default: int) -> int:
+    # A limit of 0 here would lock every ticket on its first failure, or never
+    # unlock: refuse it rather than guess.
+    value = _int(name, default)
+    if value < 1:
+        raise ValueError(f"La variable {name} debe ser mayor que cero, no {value}")
+    return value
+
+
 def _float(name: str, default: float) -> float:
     raw = os.environ.get(name, "").strip()
     if not raw:
@@ -140,6 +149,12 @@ class Settings:
     # Reverse proxies in front of the servers: the client's IP for rate limits is
     # the entry this far from the right of X-Forwarded-For (0: the socket's peer).
     trusted_proxy_hops: int
+    # Chat verification of a ticket (service ID + e-mail, actions/ticket_forms.py):
+    # after this many failures within the window, from any conversations, the
+    # ticket's verification is locked for verify_lock_minutes and agents are told.
+    verify_failures_per_ticket: int
+    verify_failure_window_minutes: int
+    verify_lock_minutes: int
 
 
 def default_database_url() -> str:
@@ -195,6 +210,9 @@ def load_settings() -> Settings:
         lock_wait_seconds=_float("LOCK_WAIT_SECONDS", 20.0),
         action_timeout_seconds=_float("ACTION_TIMEOUT_SECONDS", 20.0),
         trusted_proxy_hops=_int("TRUSTED_PROXY_HOPS", 0),
+        verify_failures_per_ticket=_positive_int("VERIFY_FAILURES_PER_TICKET", 5),
+        verify_failure_window_minutes=_positive_int("VERIFY_FAILURE_WINDOW_MINUTES", 1440),
+        verify_lock_minutes=_positive_int("VERIFY_LOCK_MINUTES", 1440),
     )
 
 

@@ -25,7 +25,7 @@ from actions.intake_form import now_utc
 from actions.severity import format_duration, get_severity_table
 from actions.store.db import get_session_factory
 from actions.store.escalations import escalate_incident
-from actions.ticket_forms import clear_ticket_request, find_ticket
+from actions.ticket_forms import clear_ticket_request, readable_ticket
 from actions.timeparse import format_local
 
 # A target passed on these is not worth pointing out.
@@ -55,8 +55,9 @@ class ActionTicketStatus(Action):
         return "action_ticket_status"
 
     async def run(self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict) -> list[EventType]:
-        record = await find_ticket(tracker.get_slot("ticket"))
-        if record is None or tracker.get_slot("ticket_verified") is not True:
+        # Never the ticket_verified slot: the tracker is the caller's to write.
+        record = await readable_ticket(tracker)
+        if record is None:
             return _slot_events(clear_ticket_request())
         now = now_utc()
         elapsed = _minutes_between(record["created_at"], now)
@@ -93,8 +94,9 @@ class ActionEscalateTicket(Action):
         return "action_escalate_ticket"
 
     async def run(self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict) -> list[EventType]:
-        record = await find_ticket(tracker.get_slot("ticket"))
-        if record is None or tracker.get_slot("ticket_verified") is not True:
+        # Never the ticket_verified slot: the tracker is the caller's to write.
+        record = await readable_ticket(tracker)
+        if record is None:
             return _slot_events(clear_ticket_request())
         book = get_escalation_book()
         now = now_utc()

@@ -151,6 +151,9 @@ class Incident(Base):
     assigned_agent_id = Column(Integer, ForeignKey("agents.id", ondelete="SET NULL"), nullable=True)
     last_escalated_at = Column(UTCDateTime(), nullable=True)
     last_agent_update_at = Column(UTCDateTime(), nullable=True)
+    # Chat verification (service ID + e-mail) of this ticket is refused until
+    # then, after too many failures (actions/store/verification.py).
+    verification_locked_until = Column(UTCDateTime(), nullable=True)
 
     created_at = Column(UTCDateTime(), nullable=False)
     # onupdate covers later status changes made through the ORM.
@@ -299,7 +302,8 @@ class Notification(Base):
     __tablename__ = "notifications"
 
     id = Column(Integer, primary_key=True, autoincrement=True)
-    handoff_id = Column(Integer, ForeignKey("handoffs.id", ondelete="CASCADE"), nullable=False)
+    # None for notices about no handoff (a ticket's verification locked).
+    handoff_id = Column(Integer, ForeignKey("handoffs.id", ondelete="CASCADE"), nullable=True)
     kind = Column(String(16), nullable=False)  # "webhook" | "email"
     payload = Column(JSON(), nullable=False)
     attempts = Column(Integer, nullable=False, default=0)
@@ -315,6 +319,23 @@ class Notification(Base):
         Index("ix_notifications_next_attempt_at", "next_attempt_at"),
         Index("ix_notifications_failed_at", "failed_at"),
     )
+
+
+class VerificationFailure(Base):
+    """A wrong service ID + e-mail given in a chat for a ticket the conversation does not own.
+
+    Counted per ticket over a window, whatever the conversation, channel or
+    server (actions/store/verification.py).
+    """
+
+    __tablename__ = "verification_failures"
+
+    id = Column(Integer, primary_key=True, autoincrement=True)
+    incident_id = Column(Integer, ForeignKey("incidents.id", ondelete="CASCADE"), nullable=False)
+    sender_id = Column(String(255), nullable=False)
+    at = Column(UTCDateTime(), nullable=False)
+
+    __table_args__ = (Index("ix_verification_failures_incident_id_at", "incident_id", "at"),)
 
 
 class ChangeRequest(Base):

@@ -1,8 +1,9 @@
-"""Outbox of the agents' handoff notifications (table ``notifications``).
+"""Outbox of the agents' notifications (table ``notifications``).
 
 A handoff queues its notifications in the transaction that creates it
 (``enqueue_handoff_notifications``), so a handoff never exists without them
-and a rolled-back one sends nothing. The web server's worker
+and a rolled-back one sends nothing; so does a ticket's chat verification
+being locked (``actions.store.verification``, rows without a handoff). The web server's worker
 (``actions.notify``) then claims what is due, delivers it and records the
 outcome. A failure is retried with exponential backoff up to ``MAX_DELAY``
 (``last_error`` says why); after ``max_attempts`` failed attempts
@@ -33,6 +34,10 @@ from actions.store.repository import aware_utc_now
 KIND_WEBHOOK = "webhook"
 KIND_EMAIL = "email"
 NOTIFICATION_KINDS: tuple[str, ...] = (KIND_WEBHOOK, KIND_EMAIL)
+# Key of an e-mail row's payload that holds the event: a handoff's, or a
+# ticket's chat verification locked (actions.notify builds each e-mail).
+EMAIL_HANDOFF = "handoff"
+EMAIL_VERIFICATION_LOCK = "verification_lock"
 
 BASE_DELAY = timedelta(seconds=30)
 MAX_DELAY = timedelta(hours=1)
@@ -51,7 +56,7 @@ ACTION_NOTIFICATION_REQUEUED = "notification_requeued"
 @dataclass(frozen=True)
 class DueNotification:
     id: int
-    handoff_id: int
+    handoff_id: int | None
     kind: str
     payload: dict[str, Any]
     attempts: int
@@ -87,12 +92,39 @@ def enqueue_handoff_notifications(
     one ``email`` row (``{"to": email_to, "handoff": payload}``) when
     ``SMTP_HOST`` is set and ``email_to`` is given; nothing otherwise.
     """
+    enqueue_notifications(
+        session,
+        payload=payload,
+        email_to=email_to,
+        email_key=EMAIL_HANDOFF,
+        settings=settings,
+        now=now,
+        handoff_id=handoff_id,
+    )
+
+
+def enqueue_notifications(
+    session: Session,
+    *,
+    payload: Mapping[str, Any],
+    email_to: str | None,
+    email_key: str,
+    settings: Settings,
+    now: datetime,
+    handoff_id: int | None = None,
+) -> None:
+    """Queue an event's notifications inside the caller's transaction.
+
+    A ``webhook`` row (body: ``payload``) when ``HANDOFF_WEBHOOK_URL`` is set, an
+    ``email`` row (``{"to": email_to, email_key: payload}``) when ``SMTP_HOST``
+    is set and ``email_to`` is given; nothing otherwise.
+    """
     now = aware_utc_now(now)
     rows = []
     if settings.handoff_webhook_url:
         rows.append((KIND_WEBHOOK, dict(payload)))
     if settings.smtp_host and email_to:
-        rows.append((KIND_EMAIL, {"to": email_to, "handoff": dict(payload)}))
+        rows.append((KIND_EMAIL, {"to": email_to, email_key: dict(payload)}))
     for kind, body in rows:
         session.add(
             Notification(

@@ -5,8 +5,9 @@
 Deletes, in one transaction, the messages older than N days (default
 ``RETENTION_DAYS``) of incident transcripts (``transcript_messages``), of the
 live conversation log (``conversation_messages``) and the Twilio channel's
-copies of its answers (``twilio_messages``), plus console sessions that have
-expired. When Rasa keeps its conversations in the same database (PostgreSQL,
+copies of its answers (``twilio_messages``) and failed ticket verifications
+(``verification_failures``, which name the conversations that tried), plus
+console sessions that have expired. When Rasa keeps its conversations in the same database (PostgreSQL,
 table ``events``), the conversations idle for N days are deleted whole: never
 part of one, which would leave Rasa a conversation without its beginning.
 Incident records themselves (ticket, contact, severity, audit trail) are
@@ -46,7 +47,7 @@ from sqlalchemy.orm import Session, sessionmaker
 from sqlalchemy.sql.elements import ColumnElement
 
 from actions.channels.twilio_store import TwilioMessage
-from actions.store.models import AgentSession, ConversationMessage, TranscriptMessage
+from actions.store.models import AgentSession, ConversationMessage, TranscriptMessage, VerificationFailure
 
 
 @dataclass(frozen=True)
@@ -58,6 +59,7 @@ class RetentionReport:
     twilio_messages: int
     expired_sessions: int
     rasa_events: int = 0
+    verification_failures: int = 0
 
 
 # Rasa's SQLTrackerStore table (rasa.core.tracker_store.SQLTrackerStore.SQLEvent); timestamps are Unix seconds.
@@ -81,6 +83,7 @@ def _targets(cutoff: datetime, now: datetime) -> dict[str, tuple[Any, ColumnElem
         "transcript_messages": (TranscriptMessage, TranscriptMessage.at < cutoff),
         "conversation_messages": (ConversationMessage, ConversationMessage.at < cutoff),
         "twilio_messages": (TwilioMessage, TwilioMessage.received_at < cutoff),
+        "verification_failures": (VerificationFailure, VerificationFailure.at < cutoff),
         "expired_sessions": (AgentSession, AgentSession.expires_at <= now),
     }
 
@@ -114,7 +117,8 @@ def describe(report: RetentionReport) -> str:
         f"{verb}: {report.transcript_messages} mensajes de transcripciones, "
         f"{report.conversation_messages} mensajes de conversaciones y {report.twilio_messages} respuestas de Twilio "
         f"anteriores a {report.cutoff.isoformat(timespec='seconds')}, {report.rasa_events} eventos de "
-        f"conversaciones de Rasa inactivas desde entonces y {report.expired_sessions} sesiones de consola vencidas."
+        f"conversaciones de Rasa inactivas desde entonces, {report.verification_failures} intentos fallidos de "
+        f"verificar un ticket y {report.expired_sessions} sesiones de consola vencidas."
     )
 
 

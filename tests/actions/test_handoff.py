@@ -179,12 +179,13 @@ async def test_three_wrong_proofs_end_the_request(database) -> None:
     ] is True
 
 
-async def test_status_is_told_only_when_verified(database) -> None:
+async def test_status_is_told_only_to_the_owner_or_a_proof(database) -> None:
+    # Not to a tracker that only says so (tests/actions/test_ticket_verification.py).
     ticket = await opened_ticket(database)
     dispatcher = CollectingDispatcher()
-    await ActionTicketStatus().run(dispatcher, make_tracker({"ticket": ticket, "ticket_verified": False}), domain())
-    assert responses(dispatcher) == []
     await ActionTicketStatus().run(dispatcher, make_tracker({"ticket": ticket, "ticket_verified": True}), domain())
+    assert responses(dispatcher) == []
+    await ActionTicketStatus().run(dispatcher, make_tracker({"ticket": ticket}, sender_id="owner"), domain())
     assert responses(dispatcher)[0] == "utter_ticket_status"
     assert dispatcher.messages[0]["status_label"] == "abierto"
 

@@ -13,6 +13,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, field, replace
 from datetime import timedelta
 from pathlib import Path
+from types import SimpleNamespace
 
 import pytest
 from aiohttp import web
@@ -21,6 +22,8 @@ from sqlalchemy.orm import sessionmaker
 
 from actions.notify import (
     DELIVERY_HEADER,
+    EVENT_HEADER,
+    LOCK_EVENT,
     SIGNATURE_HEADER,
     TIMESTAMP_HEADER,
     DeliveryError,
@@ -29,11 +32,13 @@ from actions.notify import (
     deliver_webhook,
     run_notification_worker,
     setup_notification_worker,
+    verification_lock_payload,
     verify,
 )
 from actions.settings import Settings
 from actions.store.models import Notification
-from actions.store.notifications import enqueue_handoff_notifications
+from actions.store.notifications import EMAIL_VERIFICATION_LOCK, enqueue_handoff_notifications, enqueue_notifications
+from actions.store.verification import VerificationLock
 from tests.notify.conftest import NOW, SECRET, notify_settings
 from tests.notify.smtp_sink import SmtpSink, self_signed_tls
 
@@ -62,6 +67,7 @@ class Receiver:
                 "signature": request.headers.get(SIGNATURE_HEADER),
                 "timestamp": request.headers.get(TIMESTAMP_HEADER),
                 "delivery": request.headers.get(DELIVERY_HEADER),
+                "event": request.headers.get(EVENT_HEADER),
                 "content_type": request.headers.get("Content-Type"),
             }
         )
@@ -226,6 +232,44 @@ async def test_email_reaches_the_smtp_sink(
     assert "/agents/incidents/INC-2026-000001" in body and "Cliente: quiero hablar con un agente" in body
     assert notification(session_factory, "email").delivered_at == NOW
     assert len(receiver.calls) == 1
+
+
+async def test_a_locked_ticket_is_notified_without_a_handoff(session_factory: sessionmaker, receiver: Receiver) -> None:
+    lock = VerificationLock(
+        ticket="INC-2026-000007",
+        failures=5,
+        window=timedelta(hours=24),
+        locked_at=NOW,
+        locked_until=NOW + timedelta(hours=24),
+        conversations=3,
+        phone_senders=("whatsapp:+573001112233",),
+    )
+    incident = SimpleNamespace(ticket=lock.ticket, severity=2, region="colombia")
+    payload = verification_lock_payload(incident=incident, lock=lock)
+    with SmtpSink() as sink:
+        settings = notify_settings(
+            smtp_host=sink.host, smtp_port=sink.port, handoff_webhook_url=receiver.url, handoff_webhook_secret=SECRET
+        )
+        with session_factory() as s, s.begin():
+            enqueue_notifications(
+                s,
+                payload=payload,
+                email_to="servicedesk.co@noc.example.com",
+                email_key=EMAIL_VERIFICATION_LOCK,
+                settings=settings,
+                now=NOW,
+            )
+        assert await deliver_due(settings, session_factory, now=NOW) == 2
+
+    (call,) = receiver.calls
+    assert call["event"] == LOCK_EVENT and call["json"] == payload
+    assert verify(call["body"], SECRET, signature=call["signature"], timestamp=call["timestamp"])
+    assert payload["locked_until"] == "2026-11-25T20:30:00+00:00" and payload["window_minutes"] == 1440
+    (mail,) = sink.received
+    assert mail.message["Subject"] == "[NOC] Verificación por chat bloqueada: INC-2026-000007"
+    body = mail.message.get_content()
+    assert "whatsapp:+573001112233" in body and "/agents/incidents/INC-2026-000007" in body
+    assert notification(session_factory, "email").handoff_id is None
 
 
 def test_email_uses_starttls_then_logs_in(tmp_path: Path) -> None:

@@ -156,6 +156,13 @@ def test_with_the_token_an_action_runs(action_server: ActionServer) -> None:
     assert response.json()["responses"][0]["response"] == "utter_ticket_status"
 
 
+def test_a_forged_ticket_verified_reads_no_ticket_even_with_the_token(action_server: ActionServer) -> None:
+    slots = {"ticket": action_server.ticket, "ticket_verified": True}
+    response = call("action_ticket_status", sender="mallory", slots=slots, headers=BEARER, url=action_server.url)
+    assert response.status_code == 200, response.text
+    assert response.json()["responses"] == []
+
+
 def test_it_listens_on_loopback_only(action_server: ActionServer) -> None:
     address = outward_address()
     if address is None:

@@ -133,6 +133,13 @@ def audit_text(action: str, detail: Mapping[str, Any] | None) -> str:
         if detail.get("delivered") is False:
             return "Respondió al cliente (guardado, pero el canal no lo entregó)"
         return "Respondió al cliente"
+    if action == "verification_locked":
+        # actions/store/verification.py: the agents' notice of a ticket being guessed at.
+        until = format_time(detail.get("locked_until"), None)
+        return (
+            f"Bloqueó la verificación por chat tras {detail.get('failures')} intentos fallidos "
+            f"desde {detail.get('conversations')} conversaciones, hasta el {until}"
+        )
     return action
 
 
