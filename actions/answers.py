@@ -137,14 +137,15 @@ _HEDGE = re.compile(
     r"un (?:moment|segund|minut|ratit)\w*|espere|esperame|espera|esperen|parece que|pareciera|"
     r"aguanta|aguantame|aguarda|aguardame|ya va\b|un toque\b|dame chance|deme chance|"
     r"no (?:\w+ ){0,2}(?:entiend|entendi|comprend|capto|capte|cacho)\w*|"
-    r"como asi|que cosa|"
+    r"como asi|que cosa|(?:me )?(?:repite|repita|repetis|repetir|repiteme|repitame)\b|"
     r"mas o menos|no me acuerdo|no recuerdo|no lo se|no pude (?:ver|revisar|verificar)|"
     r"no tengo (?:acceso|como)|hay que ver|no estoy en|ahorita (?:le|te) (?:digo|confirmo)|"
     r"ya (?:le|te) (?:digo|confirmo)|"
     r"(?:le|te) confirmo|(?:esta|estan|estoy|estamos) (?:prendiendo|arrancando|reiniciando|cargando|iniciando))"
 )
 _FILLER = re.compile(
-    r"^(?:m+|mm+h*|m+h+m+|aja+|ajam|e+h*|a+h*|ah+|eh+|hm+|uh+|jaja\w*|jeje\w*|ok|okey|oka|vale|bueno|pues|este|o sea)$"
+    r"^(?:m+|mm+h*|m+h+m+|aja+|ajam|e+h*|a+h*|ah+|eh+|hm+|uh+|jaja\w*|jeje\w*|ok|okey|oka|vale|bueno|pues|este|o sea|"
+    r"perdon|disculp[ae]n?)$"
 )
 
 _YES_WORDS = (

@@ -41,9 +41,11 @@ from actions.validators import (
     clean_company,
     clean_person_name,
     clean_symptom,
+    company_without_person,
     correction_field,
     expand_company_entity,
     expand_person_entity,
+    is_a_sentence,
     normalize_email,
     normalize_service_id,
     person_name_from_answer,
@@ -212,9 +214,14 @@ class CustomerIdentityValidation:
             value = whole_answer_around(tracker, "company", value, clean_company) or expand_company_entity(
                 message_with(tracker, value), value
             )
-            if tracker.get_slot("requested_slot") != "company" and not plausible_company(
-                message_with(tracker, value), value
-            ):
+            # "Florencia Benítez del Estudio Contable…" tagged whole: the person is not the company.
+            people = [*latest_entity_values(tracker, "person"), tracker.get_slot("contact_name")]
+            value = company_without_person(value, people)
+            asked = tracker.get_slot("requested_slot") == "company"
+            if not asked and not plausible_company(message_with(tracker, value), value):
+                return reject("company", dispatcher, tracker)
+            if asked and is_a_sentence(value):
+                # "es la misma que ya tienen registrada" says no name.
                 return reject("company", dispatcher, tracker)
         company = clean_company(value)
         return accept("company", company, tracker) if company else reject("company", dispatcher, tracker)
@@ -230,6 +237,10 @@ class CustomerIdentityValidation:
     ) -> Result:
         if isinstance(value, str):
             asked = tracker.get_slot("requested_slot") == "contact_name"
+            named = latest_entity_values(tracker, "person")
+            if value in named:
+                # "mi nombre es José Gregorio Pérez Rondón, pusieron solo José Pérez": the whole name.
+                value = max(named, key=len)
             if not asked and not plausible_person(message_with(tracker, value), value):
                 return reject("contact_name", dispatcher, tracker)
             # Rasa fills the slot from the first mapping with a value, the entity,
@@ -360,6 +371,8 @@ class ValidateIncidentForm(ReadsAnswers, CustomerIdentityValidation, FormValidat
     ) -> Result:
         asked = tracker.get_slot("requested_slot") == "country"
         country = country_from_place(value) or _iso_code(value)
+        if not asked and isinstance(value, str) and in_company_name(tracker, value):
+            country = None
         if not country:
             if asked:
                 return reject("country", dispatcher, tracker)
@@ -491,10 +504,16 @@ def stated_country(tracker: Tracker) -> str | None:
     if before:
         return before
     for place in latest_entity_values(tracker, "location"):
-        country = country_from_place(place) or _iso_code(place)
+        country = None if in_company_name(tracker, place) else country_from_place(place) or _iso_code(place)
         if country:
             return country
     return None
+
+
+def in_company_name(tracker: Tracker, place: str) -> bool:
+    """"Monterrey" in "Autopartes Monterrey SA de CV" names the company, not where the service is."""
+    names = [*latest_entity_values(tracker, "company"), tracker.get_slot("company")]
+    return any(name and place != name and place.casefold() in str(name).casefold() for name in names)
 
 
 def _iso_code(value: Any) -> str | None:

@@ -42,9 +42,29 @@ EXTRA_PHRASES: dict[str, tuple[str, ...]] = {
     "intermitente": ("a ratos", "se va y vuelve", "por momentos", "se cae y se levanta", "de a ratos", "cada tanto"),
     "lentitud": ("lentisima", "lentisimo", "lentazo", "demora", "tarda", "no carga rapido", "va lento", "anda lento"),
     "perdida_paquetes": ("paquetes", "ping se pierde", "pierde ping", "timeouts", "time out"),
-    "parcial": ("solo algunos", "solo algunas", "solo en", "unos usuarios", "algunos equipos", "solo un area"),
+    "parcial": (
+        "solo algunos",
+        "solo algunas",
+        "solo en",
+        "unos usuarios",
+        "algunos equipos",
+        "solo un area",
+        # One place named as the only one down, or the rest said to work.
+        "solo la sede",
+        "solo la sucursal",
+        "solo la oficina",
+        "solo el piso",
+        "las demas bien",
+        "los demas bien",
+        "las demas si",
+        "los demas si",
+        "las demas funcionan",
+        "los demas funcionan",
+        "el resto bien",
+        "el resto funciona",
+    ),
     "falla_menor": ("menor", "sin impacto", "no impacta", "no es grave", "detalle"),
-    "consulta": ("consulta", "pregunta", "duda", "quisiera saber", "queria saber", "informacion", "solo preguntar"),
+    "consulta": ("consulta", "una pregunta", "duda", "quisiera saber", "queria saber", "informacion", "solo preguntar"),
 }
 
 

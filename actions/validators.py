@@ -378,6 +378,7 @@ def expand_company_entity(text: str, value: str) -> str:
     start, value = _whole_tokens(text, value)
     if start < 0:
         return value
+    value = _with_suffix_end(text, start, value)
     head = _SUFFIX_HEAD.search(text[:start])
     if head and _LEGAL_SUFFIX_ONLY.match(text[head.start() : start] + value):
         start, value = head.start(), text[head.start() : start] + value
@@ -397,6 +398,48 @@ def expand_company_entity(text: str, value: str) -> str:
         # A legal suffix ends the name: expand only to the left.
         return _expand_capitalised(text[: start + len(value)], value, _NOT_COMPANY_WORDS, start=start)
     return _expand_capitalised(text, value, _NOT_COMPANY_WORDS, start=start)
+
+
+_SUFFIX_CONTINUES = re.compile(r"^\s+de\s+C\.?\s?V\b\.?", re.IGNORECASE)
+_SUFFIX_THAT_CONTINUES = re.compile(r"(?:\bS\.?\s?A\.?|\bS\.\s?de\s+R\.?\s?L\.?)$", re.IGNORECASE)
+
+
+def _with_suffix_end(text: str, start: int, value: str) -> str:
+    """"Autopartes Monterrey SA" tagged of "…SA de CV": the suffix goes on to its end."""
+    rest = _SUFFIX_CONTINUES.match(text[start + len(value) :]) if _SUFFIX_THAT_CONTINUES.search(value) else None
+    if not rest:
+        return value
+    grown = value + rest.group(0)
+    return grown[:-1] if grown.endswith(".") and not grown.upper().endswith("C.V.") else grown
+
+
+def company_without_person(company: str, people: Iterable[str | None]) -> str:
+    """A company tagged with the person before it ("Ana Ruiz de Banco Andino"): the company only."""
+    for person in people:
+        if not person:
+            continue
+        match = re.match(rf"\s*{re.escape(person)}\s*,?\s+(?:de|del|de la)\s+(?=\S)", company, re.IGNORECASE)
+        if match:
+            return company[match.end() :]
+    # No person known: a company word right after "de"/"del", none before it, starts the company.
+    words = company.split()
+    keywords = _company_keywords()
+    for index, word in enumerate(words):
+        if phrase_key(word.strip(_EDGE_PUNCTUATION)) in keywords:
+            joined = words[index - 1].lower() in ("de", "del") or words[index - 2 : index] == ["de", "la"]
+            if index >= 2 and joined and words[0][:1].isupper():
+                return " ".join(words[index:])
+            break
+    return company
+
+
+def is_a_sentence(text: str) -> bool:
+    """An answer in lower case of more than four words with no company word: a remark, not a name."""
+    words = text.split()
+    if len(words) <= 4 or text != text.lower():
+        return False
+    # Company names open with their company word ("distribuidora de …"); a suffix may come anywhere.
+    return phrase_key(words[0]) not in _company_keywords() and not any(_LEGAL_SUFFIX_ONLY.match(w) for w in words)
 
 
 @lru_cache(maxsize=1)

@@ -330,3 +330,19 @@ async def test_a_capitalised_answer_drops_its_lowercase_lead_in():
     entities = [{"entity": "company", "value": "Transportes El Cóndor S.A."}]
     result, _ = await validate("company", "Transportes El Cóndor S.A.", text=text, entities=entities)
     assert result["company"] == "Transportes El Cóndor S.A."
+
+
+async def test_a_place_in_the_company_name_is_not_where_the_service_is():
+    text = "soy Iris de Cementos Cartagena S.A., no hay servicio"
+    entities = [{"entity": "company", "value": "Cementos Cartagena S.A."}, {"entity": "location", "value": "Cartagena"}]
+    result, _ = await validate("country", "Cartagena", text=text, entities=entities, requested="contact_phone")
+    assert result["country"] is None
+    result, _ = await validate("contact_phone", "+51 987 654 321", text=text + " +51 987 654 321", entities=entities)
+    assert result["country"] == "PE"
+
+
+async def test_the_longest_of_two_names_in_a_correction_is_the_name():
+    text = "me llamo Ana Lucía Prieto Vargas, no Ana Prieto"
+    entities = [{"entity": "person", "value": "Ana Lucía Prieto Vargas"}, {"entity": "person", "value": "Ana Prieto"}]
+    result, _ = await validate("contact_name", "Ana Prieto", text=text, entities=entities, requested="correction_field")
+    assert result["contact_name"] == "Ana Lucía Prieto Vargas"

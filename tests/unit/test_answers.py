@@ -122,6 +122,9 @@ def test_triage_facts_in_passing(text: str, kwargs: dict, expected: dict) -> Non
         ("ajá", True),
         ("mhm", True),
         ("ajá, el router está prendido", False),
+        # asking to repeat is no answer
+        ("perdón, ¿me repite?", True),
+        ("disculpe, ¿puede repetir la pregunta?", True),
     ],
 )
 def test_hedges(text: str, expected: bool) -> None:

@@ -395,6 +395,9 @@ def test_random_input_never_raises(validator: Callable[[str | None], str | None]
         ("Saludos, Iván Mora de Seguros Caribe S.A. (Panamá)", "Seguros Caribe S", "Seguros Caribe S.A."),
         ("de Pesquera Austral C.A. en Maracay", "Pesquera Austral C", "Pesquera Austral C.A."),
         ("es Comercial Los Pinos Ltda.", "Comercial Los Pinos Ltda", "Comercial Los Pinos Ltda."),
+        # The entity stops before "de C.V.".
+        ("de Vidrios Tonalá SA de CV. La fibra", "Vidrios Tonalá SA", "Vidrios Tonalá SA de CV"),
+        ("soy Raúl de Grupo Delta S.A. de C.V., necesitamos", "Grupo Delta S.A.", "Grupo Delta S.A. de C.V."),
     ],
 )
 def test_company_entity_keeps_all_its_words(text: str, entity: str, expected: str) -> None:
@@ -451,3 +454,36 @@ def test_a_particle_between_capitalised_words_stays_in_the_company() -> None:
 
     text = "Hola! Soy Lucía Fernández, de Cooperativa Multiactiva del Sur Ltda., Asunción"
     assert expand_company_entity(text, "Sur Ltda.") == "Cooperativa Multiactiva del Sur Ltda."
+
+
+@pytest.mark.parametrize(
+    ("company", "people", "expected"),
+    [
+        ("Ana Ruiz de Banco Andino", ["Ana Ruiz"], "Banco Andino"),
+        ("Pablo Ríos, del Bufete Ríos y Asociados", ["Pablo Ríos"], "Bufete Ríos y Asociados"),
+        ("Sonia Paz de la Clínica del Valle", [], "Clínica del Valle"),  # no person known: the company word
+        ("Cooperativa Multiactiva del Sur Ltda.", [], "Cooperativa Multiactiva del Sur Ltda."),
+        ("Banco de Crédito del Perú", [None], "Banco de Crédito del Perú"),
+        ("Transportes de Carga del Sur", ["Carga"], "Transportes de Carga del Sur"),
+    ],
+)
+def test_a_company_tagged_with_the_person_keeps_the_company(company: str, people: list, expected: str) -> None:
+    from actions.validators import company_without_person
+
+    assert company_without_person(company, people) == expected
+
+
+@pytest.mark.parametrize(
+    ("text", "expected"),
+    [
+        ("la misma que ya tienen registrada", True),
+        ("ustedes ya saben cual es la empresa", True),
+        ("clinica santa lucia", False),
+        ("distribuidora de repuestos del norte grande", False),  # a company word
+        ("Pinturas y Acabados del Caribe Sociedad Anónima", False),  # capitalised
+    ],
+)
+def test_a_lowercase_remark_is_no_company_name(text: str, expected: bool) -> None:
+    from actions.validators import is_a_sentence
+
+    assert is_a_sentence(text) is expected
