@@ -22,7 +22,8 @@ SQLITE_BEGIN_OPTION = "sqlite_begin"
 READ_ONLY_OPTIONS: dict[str, Any] = {SQLITE_BEGIN_OPTION: "DEFERRED"}
 
 
-def _sqlite_file_path(url: URL) -> Path | None:
+def sqlite_file_path(url: URL) -> Path | None:
+    """The file of a SQLite ``url``; None for an in-memory database (nothing outlives the process)."""
     database = url.database
     if not database or database == ":memory:" or database.startswith("file:"):
         return None
@@ -69,7 +70,7 @@ def make_engine(url: str) -> Engine:
     """
     parsed = make_url(url)
     if parsed.get_backend_name() == "sqlite":
-        path = _sqlite_file_path(parsed)
+        path = sqlite_file_path(parsed)
         if path is not None:
             path.parent.mkdir(parents=True, exist_ok=True)
         engine = create_engine(

@@ -7,8 +7,9 @@ Deletes, in one transaction, the messages older than N days (default
 live conversation log (``conversation_messages``) and the Twilio channel's
 copies of its answers (``twilio_messages``) and failed ticket verifications
 (``verification_failures``, which name the conversations that tried), plus
-console sessions that have expired. When Rasa keeps its conversations in the same database (PostgreSQL,
-table ``events``), the conversations idle for N days are deleted whole: never
+console sessions that have expired. Rasa keeps its conversations in the same
+database (PostgreSQL or the SQLite file, table ``events``): those idle for N
+days are deleted whole, never
 part of one, which would leave Rasa a conversation without its beginning.
 Incident records themselves (ticket, contact, severity, audit trail) are
 kept. ``--dry-run`` counts without deleting.

@@ -1,16 +1,21 @@
 """Rasa's tracker store, chosen by ``DATABASE_URL``.
 
-The rule: a PostgreSQL ``DATABASE_URL`` puts Rasa's conversations (table
-``events``) in that same database, through Rasa's own ``SQLTrackerStore``;
-anything else (the default SQLite file of ``make run``) keeps them in memory.
-Several Rasa servers need the shared store, and SQLite on one machine's disk
-cannot be one.
+The rule: Rasa's conversations (table ``events``) are kept in the database of
+``DATABASE_URL`` whenever it is one that outlives the process:
 
-Both are Rasa's classes with three changes:
+* PostgreSQL (production, several Rasa servers share it): Rasa's own
+  ``SQLTrackerStore``;
+* a SQLite file (the default ``var/noc.db`` of ``make run``, one Rasa server):
+  the same store on the project's SQLite engine (``actions.store.db``), so a
+  restart of the Rasa server between two messages of an intake loses nothing;
+* an in-memory SQLite database (the tests' default) or anything else: memory.
+
+All are Rasa's classes with three changes:
 
 * a turn that failed (``actions.channels.turns``) is not saved, so the
-  conversation stays as it was before the message;
-* PostgreSQL errors that a restart or failover causes are retried for a few
+  conversation stays as it was before the message; a turn that is saved is
+  written in one transaction, so a crash mid-save leaves it whole or absent;
+* database errors that a restart or failover causes are retried for a few
   seconds; after that the turn fails instead of Rasa's ``FailSafeTrackerStore``
   answering from an empty conversation;
 * the event broker (the live conversation log) gets the new events without
@@ -23,10 +28,12 @@ Both are Rasa's classes with three changes:
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import itertools
 import json
 import logging
-from collections.abc import Awaitable, Callable, Iterable
+from collections.abc import Awaitable, Callable, Iterable, Iterator
+from contextvars import ContextVar
 from typing import Any, TypeVar
 
 from rasa.core.brokers.broker import EventBroker
@@ -37,14 +44,17 @@ from rasa.shared.core.events import ActionExecuted, Event, split_events
 from rasa.shared.core.trackers import DialogueStateTracker
 from sqlalchemy.engine import make_url
 from sqlalchemy.exc import DBAPIError, OperationalError
+from sqlalchemy.orm import Session
 
 from actions.channels import remote_actions
 from actions.channels.turns import fail_current_turn, turn_failed
 from actions.settings import get_settings
+from actions.store.db import READ_ONLY_OPTIONS, make_engine, make_session_factory, sqlite_file_path
 
 logger = logging.getLogger(__name__)
 
 # A PostgreSQL restart (pg_ctl restart -m fast) takes one to three seconds here.
+# SQLite errors are retried too: "database is locked" after the busy timeout.
 DATABASE_RETRY_SECONDS = (0.2, 0.5, 1.0, 2.0, 3.0)
 
 T = TypeVar("T")
@@ -145,11 +155,55 @@ class ConversationsInDatabase(SQLTrackerStore):
         return new_events
 
 
+# Set while ConversationsInSqliteFile reads a conversation: its session then
+# begins DEFERRED (WAL readers never wait for a writer), not IMMEDIATE.
+_reading: ContextVar[bool] = ContextVar("sqlite_tracker_reading", default=False)
+
+
+class ConversationsInSqliteFile(ConversationsInDatabase):
+    """The SQL store on the SQLite file of ``make run``, through ``actions.store.db.make_engine``.
+
+    Rasa's own constructor is not used: its engine leaves pysqlite's deferred
+    transactions in place, and a save (a count, then inserts) in a deferred
+    transaction fails at once under WAL when the action server or the live
+    log wrote in between (``SQLITE_BUSY_SNAPSHOT``, busy timeout or not). The
+    project's engine begins every write ``IMMEDIATE``, waits up to its busy
+    timeout for other writers and uses WAL, the pragmas every other process
+    on the file uses. One Rasa server only: its locks are in its memory.
+    """
+
+    def __init__(
+        self, domain: Domain | None = None, database_url: str = "", event_broker: EventBroker | None = None
+    ) -> None:
+        self.engine = make_engine(database_url)
+        # Rasa's table, created as Rasa creates it on PostgreSQL; migrations/env.py leaves it alone.
+        self.Base.metadata.create_all(self.engine)
+        self.sessionmaker = make_session_factory(self.engine)
+        TrackerStore.__init__(self, domain, event_broker)
+
+    @contextlib.contextmanager
+    def session_scope(self) -> Iterator[Session]:
+        with self.sessionmaker() as session:
+            if _reading.get():
+                session.connection(execution_options=READ_ONLY_OPTIONS)
+            yield session
+
+    async def _retrieve(self, sender_id: str, fetch_events_from_all_sessions: bool) -> DialogueStateTracker | None:
+        token = _reading.set(True)
+        try:
+            return await super()._retrieve(sender_id, fetch_events_from_all_sessions)
+        finally:
+            _reading.reset(token)
+
+
 def tracker_store_for(
     database_url: str, domain: Domain | None = None, event_broker: EventBroker | None = None
 ) -> TrackerStore:
     if shares_trackers(database_url):
         return ConversationsInDatabase(domain=domain, host=database_url, event_broker=event_broker)
+    url = make_url(database_url)
+    if url.get_backend_name() == "sqlite" and sqlite_file_path(url) is not None:
+        return ConversationsInSqliteFile(domain, database_url, event_broker)
     return ConversationsInMemory(domain or Domain.empty(), event_broker)
 
 
@@ -157,7 +211,7 @@ class EnvTrackerStore(TrackerStore):
     """The class ``endpoints.yml`` names; constructing it returns the store for the environment.
 
     Rasa accepts only a class path for a custom store, so the choice happens in
-    ``__new__`` and callers get one of the two classes above. The Rasa server
+    ``__new__`` and callers get one of the three classes above. The Rasa server
     builds its tracker store once at start-up, which is also where the turn
     rules for custom actions are put in place (``actions.channels.remote_actions``).
     """

@@ -1,15 +1,19 @@
-"""EnvTrackerStore: Rasa's conversations in PostgreSQL with a PostgreSQL DATABASE_URL, in memory otherwise.
+"""EnvTrackerStore: Rasa's conversations in the DATABASE_URL's database (PostgreSQL or a SQLite file).
 
-Also the stores' own rules: a failed turn is not saved, PostgreSQL errors of a
-restart are retried, and the event broker gets exactly the events Rasa's own
-stores would have streamed.
+In memory only for an in-memory SQLite database. Also the stores' own rules: a
+failed turn is not saved, a turn is saved whole or not at all, database errors
+of a restart are retried, a SQLite reader never waits for a writer, and the
+event broker gets exactly the events Rasa's own stores would have streamed.
 """
 
 from __future__ import annotations
 
 import contextlib
+import sqlite3
+import time
 import uuid
 from collections.abc import Iterator
+from pathlib import Path
 from typing import Any
 
 import pytest
@@ -20,13 +24,16 @@ from rasa.shared.core.domain import Domain
 from rasa.shared.core.events import ActionExecuted, BotUttered, Event, SessionStarted, UserUttered
 from rasa.shared.core.trackers import DialogueStateTracker
 from sqlalchemy import text
+from sqlalchemy.exc import IntegrityError
 
 from actions import settings
 from actions.channels import turns
+from actions.store import db
 from actions.stores import tracker as tracker_module
 from actions.stores.tracker import (
     ConversationsInDatabase,
     ConversationsInMemory,
+    ConversationsInSqliteFile,
     EnvTrackerStore,
     last_session_length,
     shares_trackers,
@@ -48,19 +55,64 @@ def test_only_postgresql_shares_the_conversations(database_url: str, expected: b
     assert shares_trackers(database_url) is expected
 
 
-def test_sqlite_keeps_conversations_in_memory() -> None:
-    assert type(tracker_store_for("sqlite:///:memory:", Domain.empty())) is ConversationsInMemory
+@pytest.fixture
+def sqlite_memory_url() -> str:
+    return "sqlite:///:memory:"
 
 
-def test_the_class_endpoints_yml_names_builds_the_store_of_the_environment(monkeypatch: pytest.MonkeyPatch) -> None:
-    monkeypatch.setenv("DATABASE_URL", "sqlite:///:memory:")
+@pytest.fixture
+def sqlite_file_url(tmp_path: Path) -> str:
+    # var/ does not exist yet, as on a fresh clone: the store creates it.
+    return f"sqlite:///{tmp_path / 'var' / 'noc.db'}"
+
+
+def dispose(store: TrackerStore) -> None:
+    if isinstance(store, SQLTrackerStore):
+        store.engine.dispose()
+
+
+@pytest.mark.parametrize(
+    ("url_fixture", "expected"),
+    [("sqlite_memory_url", ConversationsInMemory), ("sqlite_file_url", ConversationsInSqliteFile)],
+)
+def test_the_class_endpoints_yml_names_builds_the_store_of_the_environment(
+    url_fixture: str, expected: type, monkeypatch: pytest.MonkeyPatch, request: pytest.FixtureRequest
+) -> None:
+    monkeypatch.setenv("DATABASE_URL", request.getfixturevalue(url_fixture))
     settings.get_settings.cache_clear()
     try:
         # What Rasa does with `tracker_store: type: actions.stores.tracker.EnvTrackerStore`.
         store = EnvTrackerStore(host=None, domain=Domain.empty(), event_broker=None)
     finally:
         settings.get_settings.cache_clear()
-    assert type(store) is ConversationsInMemory
+    dispose(store)
+    assert type(store) is expected
+
+
+async def test_a_sqlite_file_keeps_conversations_across_a_restart(sqlite_file_url: str) -> None:
+    domain = Domain.empty()
+    before_restart = tracker_store_for(sqlite_file_url, domain)
+    tracker = DialogueStateTracker("ana", domain.slots)
+    for event in [*new_session(), *turn_events(1), *turn_events(2)]:
+        tracker.update(event)
+    await before_restart.save(tracker)
+    dispose(before_restart)
+
+    after_restart = tracker_store_for(sqlite_file_url, domain)
+    try:
+        seen = await after_restart.retrieve("ana")
+        assert seen is not None
+        # Rasa's SQL store gives back the latest session from its SessionStarted on, as on PostgreSQL.
+        latest_session = list(tracker.events)[1:]
+        assert [event.as_dict() for event in seen.events] == [event.as_dict() for event in latest_session]
+        # A turn after the restart adds to it, not a second copy of what was there.
+        for event in turn_events(3):
+            seen.update(event)
+        await after_restart.save(seen)
+        again = await after_restart.retrieve("ana")
+        assert [e.text for e in again.events if isinstance(e, UserUttered)] == [f"mensaje {n}" for n in (1, 2, 3)]
+    finally:
+        dispose(after_restart)
 
 
 async def test_postgresql_keeps_conversations_for_every_server(postgresql_url: str) -> None:
@@ -113,6 +165,14 @@ GROWTH = [
 ]
 
 
+async def save_turn(store: TrackerStore, number: int, sender: str = "ana") -> None:
+    """Adds turn ``number`` to the stored conversation (a new one if there is none) and saves it."""
+    tracker = await store.retrieve(sender) or DialogueStateTracker(sender, [])
+    for event in turn_events(number):
+        tracker.update(event)
+    await store.save(tracker)
+
+
 async def stream_through(store: TrackerStore, sender: str) -> None:
     """Saves the conversation of GROWTH step by step, each time from what the store gives back."""
     for step in GROWTH:
@@ -159,6 +219,22 @@ async def test_the_database_store_streams_what_rasas_own_store_streams(postgres_
     assert len([kind for kind in ours.kinds() if kind[0] == "user"]) == 5
 
 
+async def test_the_sqlite_file_store_streams_what_rasas_own_store_streams(tmp_path: Path) -> None:
+    domain = Domain.empty()
+    ours, rasas = RecordingBroker(), RecordingBroker()
+    stores = [
+        ConversationsInSqliteFile(domain, f"sqlite:///{tmp_path / 'ours.db'}", ours),
+        SQLTrackerStore(domain=domain, host=f"sqlite:///{tmp_path / 'rasas.db'}", event_broker=rasas),
+    ]
+    for store in stores:
+        try:
+            await stream_through(store, "ana")
+        finally:
+            dispose(store)
+    assert ours.kinds() == rasas.kinds()
+    assert len([kind for kind in ours.kinds() if kind[0] == "user"]) == 5
+
+
 @contextlib.contextmanager
 def schema_url(admin_engine: Any) -> Iterator[str]:
     """A PostgreSQL schema of its own (the ``postgresql_url`` fixture gives one per test only)."""
@@ -170,11 +246,6 @@ def schema_url(admin_engine: Any) -> Iterator[str]:
     finally:
         with admin_engine.connect() as conn:
             conn.execute(text(f'DROP SCHEMA IF EXISTS "{schema}" CASCADE'))
-
-
-@pytest.fixture
-def sqlite_memory_url() -> str:
-    return "sqlite:///:memory:"
 
 
 @pytest.fixture
@@ -190,7 +261,7 @@ def quick_retries(monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setattr(tracker_module, "DATABASE_RETRY_SECONDS", (0.05, 0.05))
 
 
-@pytest.mark.parametrize("url_fixture", ["sqlite_memory_url", "postgresql_url"])
+@pytest.mark.parametrize("url_fixture", ["sqlite_memory_url", "sqlite_file_url", "postgresql_url"])
 async def test_a_failed_turn_leaves_the_conversation_as_it_was(
     url_fixture: str, in_a_turn: turns.Turn, request: pytest.FixtureRequest
 ) -> None:
@@ -198,24 +269,69 @@ async def test_a_failed_turn_leaves_the_conversation_as_it_was(
     broker = RecordingBroker()
     store = tracker_store_for(request.getfixturevalue(url_fixture), domain, broker)
     try:
-        tracker = DialogueStateTracker("ana", [])
-        for event in turn_events(1):
-            tracker.update(event)
-        await store.save(tracker)
+        await save_turn(store, 1)
         published = len(broker.published)
 
-        tracker = await store.retrieve("ana")
-        for event in turn_events(2):
-            tracker.update(event)
         in_a_turn.fail("action server unreachable")
-        await store.save(tracker)
+        await save_turn(store, 2)
 
         stored = await store.retrieve("ana")
         assert [e.text for e in stored.events if isinstance(e, UserUttered)] == ["mensaje 1"]
         assert len(broker.published) == published, "the live log showed a turn that was not saved"
     finally:
-        if isinstance(store, SQLTrackerStore):
-            store.engine.dispose()
+        dispose(store)
+
+
+async def test_a_turn_the_sqlite_file_refuses_halfway_is_not_saved_at_all(
+    sqlite_file_url: str, in_a_turn: turns.Turn
+) -> None:
+    broker = RecordingBroker()
+    store = tracker_store_for(sqlite_file_url, Domain.empty(), broker)
+    try:
+        await save_turn(store, 1)
+        published = len(broker.published)
+        # The turn's bot message is refused after its user message was inserted
+        # (a full disk, a crash): the user message must not stay behind alone.
+        with store.engine.begin() as conn:
+            conn.exec_driver_sql(
+                "CREATE TRIGGER refuse BEFORE INSERT ON events WHEN NEW.data LIKE '%respuesta 2%' "
+                "BEGIN SELECT RAISE(ABORT, 'refused'); END"
+            )
+        with pytest.raises(IntegrityError, match="refused"):
+            await save_turn(store, 2)
+        assert in_a_turn.failed
+
+        stored = await store.retrieve("ana")
+        assert [(e.type_name, getattr(e, "text", None)) for e in stored.events] == [
+            ("user", "mensaje 1"),
+            ("bot", "respuesta 1"),
+            ("action", None),
+        ]
+        assert len(broker.published) == published, "the live log showed a turn that was not saved"
+    finally:
+        dispose(store)
+
+
+async def test_reading_a_sqlite_conversation_does_not_wait_for_a_writer(
+    sqlite_file_url: str, monkeypatch: pytest.MonkeyPatch, quick_retries: None
+) -> None:
+    monkeypatch.setattr(db, "SQLITE_BUSY_TIMEOUT_SECONDS", 2)
+    store = tracker_store_for(sqlite_file_url, Domain.empty())
+    try:
+        await save_turn(store, 1)
+        # The action server (another process) in the middle of opening an incident.
+        writer = sqlite3.connect(sqlite_file_url.removeprefix("sqlite:///"), isolation_level=None)
+        try:
+            writer.execute("BEGIN IMMEDIATE")
+            started = time.monotonic()
+            seen = await store.retrieve("ana")
+            waited = time.monotonic() - started
+        finally:
+            writer.close()
+        assert seen is not None and seen.latest_message.text == "mensaje 1"
+        assert waited < 1, f"the read waited {waited:.1f} s for the writer"
+    finally:
+        dispose(store)
 
 
 async def test_the_database_store_retries_a_dropped_connection(
@@ -223,10 +339,7 @@ async def test_the_database_store_retries_a_dropped_connection(
 ) -> None:
     store = tracker_store_for(postgresql_url, Domain.empty())
     try:
-        tracker = DialogueStateTracker("ana", [])
-        for event in turn_events(1):
-            tracker.update(event)
-        await store.save(tracker)
+        await save_turn(store, 1)
         # What a PostgreSQL restart does to the pooled connections: the server closes them.
         with store.engine.connect() as pooled:
             pid = pooled.execute(text("SELECT pg_backend_pid()")).scalar_one()
