@@ -135,7 +135,8 @@ _HEDGE = re.compile(
     r"de(?:ja|je)(?:me|nos)? (?:\w+ )?(?:ver|revis|pregunt|consult|verific|fij|le[eiy]|cheque|mir|busc)\w*|"
     r"voy a (?:ver|revisar|preguntar|verificar|consultar)|"
     r"un (?:moment|segund|minut|ratit)\w*|espere|esperame|espera|esperen|parece que|pareciera|"
-    r"aguanta|aguantame|aguarda|aguardame|ya va\b|un toque\b|dame chance|deme chance|"
+    r"aguanta|aguantame|aguarda|aguardame|ya va\b|"
+    r"(?:ya|ahorita|ahora|enseguida) (?:vuelvo|regreso|te escribo|le escribo)|un toque\b|dame chance|deme chance|"
     r"no (?:\w+ ){0,2}(?:entiend|entendi|comprend|capto|capte|cacho)\w*|"
     r"como asi|que cosa|(?:me )?(?:repite|repita|repetis|repetir|repiteme|repitame)\b|"
     r"mas o menos|no me acuerdo|no recuerdo|no lo se|no pude (?:ver|revisar|verificar)|"
@@ -244,6 +245,12 @@ _QUESTION = re.compile(
 
 def _is_question(clause: str) -> bool:
     return bool(_QUESTION.match(clause)) or clause.endswith("?")
+
+
+def asks_back(text: str) -> bool:
+    """The whole message is a question back ("¿qué es eso?", "cual nombre?"), not an answer."""
+    parts = clauses(text)
+    return bool(parts) and all(_is_question(part.strip()) or _hedged(part) for part in parts)
 
 
 # A negation in the same clause, at most three words before the cue ("no lo he reiniciado").

@@ -26,7 +26,7 @@ from actions.change_types import ChangeClass, classify_change, get_change_table
 from actions.conversation import channel_name, channel_phone, intake_key
 from actions.escalation import get_escalation_book
 from actions.form_reading import ReadsAnswers
-from actions.intake_form import CustomerIdentityValidation, Result, accept, now_utc, reject
+from actions.intake_form import CustomerIdentityValidation, Result, accept, in_company_name, now_utc, reject
 from actions.phones import normalize_phone
 from actions.places import country_from_place
 from actions.store.change_requests import NewChangeRequest, open_change_request
@@ -43,7 +43,9 @@ def _country(tracker: Tracker) -> str | None:
     """The customer's country if the conversation knows it (slot, else the channel's number)."""
     # The slot may hold a place named in passing ("Montevideo"): this form does not
     # validate the country, so it is read here; the store takes ISO codes only.
-    country = country_from_place(tracker.get_slot("country") or "")
+    place = tracker.get_slot("country") or ""
+    # "santa lucia" of the company "clinica santa lucia" is no country.
+    country = None if in_company_name(tracker, place) else country_from_place(place)
     if country:
         return country
     phone = normalize_phone(channel_phone(tracker.events) or tracker.get_slot("contact_phone") or "")

@@ -18,6 +18,7 @@ A mixin for the four `FormValidationAction`s. Per message:
 
 from __future__ import annotations
 
+import re
 from typing import Any, ClassVar
 
 from rasa_sdk import Tracker
@@ -79,6 +80,13 @@ def values_before_latest_message(tracker: Tracker) -> dict[str, Any]:
 def value_before_latest_message(tracker: Tracker, slot: str) -> Any:
     """The slot's value before the latest user message set it."""
     return values_before_latest_message(tracker).get(slot)
+
+
+# Words for a person, without which a message of doubt does not ask for one.
+_PERSON_WORD = re.compile(
+    r"\b(?:agente|persona|humano|alguien|asesor|asesora|operador|operadora|ejecutivo|ejecutiva|tecnico|técnico|"
+    r"ingeniero|ingeniera|supervisor|encargado|gente)\b"
+)
 
 
 # Slots whose validators accept almost any short text: the form's own fallback
@@ -169,8 +177,9 @@ class ReadsAnswers:
             # "Buenas, soy Juan Pérez" greets and answers, and "Yanira Batista" alone
             # may be heard as a greeting: a message with an entity is an answer.
             return False
-        if is_hedge(text) and intent != "request_human":
-            # "Déjeme preguntar" is not a cancellation, whatever the model heard.
+        if is_hedge(text) and (intent != "request_human" or not _PERSON_WORD.search(text.lower())):
+            # "Déjeme preguntar" is not a cancellation, nor "un momento por favor" a request
+            # for a person, whatever the model heard; "un momento, páseme con un agente" is.
             return False
         threshold = OUT_OF_SCOPE_CONFIDENCE if intent == "out_of_scope" else DIGRESSION_CONFIDENCE
         if confidence < threshold:
@@ -182,9 +191,17 @@ class ReadsAnswers:
     def yield_to_rules(self, dispatcher: CollectingDispatcher, tracker: Tracker, asked: str) -> list[EventType]:
         """Let the rules answer; the form asks again afterwards, and that ask is counted."""
         count = self.next_count(tracker, asked)
+        before = values_before_latest_message(tracker)
         events: list[EventType] = [
-            # A from_text mapping took the message as the answer: it was not one.
-            SlotSet(asked, value_before_latest_message(tracker, asked)),
+            # Rasa's own mappings already set what the message held, and no validator will
+            # see it: "¿cuál equipo? tenemos como tres cajitas" must not leave "cajitas" as
+            # the country, nor a from_text mapping the question as the answer.
+            *(
+                SlotSet(slot, before.get(slot))
+                for slot, value in tracker.slots_to_validate().items()
+                if slot != asked and value != before.get(slot)
+            ),
+            SlotSet(asked, before.get(asked)),
             SlotSet("invalid_slot", asked),
             SlotSet("invalid_count", float(count)),
         ]

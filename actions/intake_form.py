@@ -19,7 +19,7 @@ from rasa_sdk.executor import CollectingDispatcher
 from rasa_sdk.forms import FormValidationAction
 from rasa_sdk.types import DomainDict
 
-from actions.answers import is_hedge
+from actions.answers import asks_back, is_hedge
 from actions.conversation import channel_phone
 from actions.escalation import get_escalation_book
 from actions.form_reading import (
@@ -220,7 +220,7 @@ class CustomerIdentityValidation:
             asked = tracker.get_slot("requested_slot") == "company"
             if not asked and not plausible_company(message_with(tracker, value), value):
                 return reject("company", dispatcher, tracker)
-            if asked and is_a_sentence(value):
+            if asked and (is_a_sentence(value) or asks_back(latest_text(tracker))):
                 # "es la misma que ya tienen registrada" says no name.
                 return reject("company", dispatcher, tracker)
         company = clean_company(value)
@@ -243,6 +243,8 @@ class CustomerIdentityValidation:
                 value = max(named, key=len)
             if not asked and not plausible_person(message_with(tracker, value), value):
                 return reject("contact_name", dispatcher, tracker)
+            if asked and asks_back(latest_text(tracker)):
+                return reject("contact_name", dispatcher, tracker)  # "¿qué es eso?" is no name
             # Rasa fills the slot from the first mapping with a value, the entity,
             # which may hold only part of a compound name (perhaps from an earlier
             # message, before the form started).
@@ -512,8 +514,11 @@ def stated_country(tracker: Tracker) -> str | None:
 
 def in_company_name(tracker: Tracker, place: str) -> bool:
     """"Monterrey" in "Autopartes Monterrey SA de CV" names the company, not where the service is."""
-    names = [*latest_entity_values(tracker, "company"), tracker.get_slot("company")]
-    return any(name and place != name and place.casefold() in str(name).casefold() for name in names)
+    text = latest_text(tracker)
+    names = [expand_company_entity(text, name) for name in latest_entity_values(tracker, "company")]
+    names.append(tracker.get_slot("company"))
+    bare = place.strip(" .,;:").casefold()
+    return any(name and bare != str(name).casefold() and bare in str(name).casefold() for name in names)
 
 
 def _iso_code(value: Any) -> str | None:

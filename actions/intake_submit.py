@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import re
 from datetime import datetime
 from zoneinfo import ZoneInfo
 
@@ -24,6 +25,7 @@ from actions.store.repository import NewIncident, TranscriptEntry, open_incident
 from actions.timeparse import format_local, parse_since
 
 logger = logging.getLogger(__name__)
+_ISO_COUNTRY = re.compile(r"[A-Z]{2}")
 
 FORM_NAME = "incident_form"
 STATUS_OPEN = "abierto"
@@ -100,6 +102,11 @@ def incident_from_slots(
     """The record of what the intake's slots hold (a confirmed report, or a partial one for an agent)."""
     book = get_escalation_book()
     country = tracker.get_slot("country")
+    if country is not None and not _ISO_COUNTRY.fullmatch(str(country)):
+        # Only an ISO code reaches the record: a word that slipped into the slot must not
+        # make the report impossible to save (or to hand to an agent).
+        logger.warning("country slot %r is no ISO code: recorded without a country", country)
+        country = None
     region = book.region_for_country(country)
     return NewIncident(
         idempotency_key=idempotency_key,

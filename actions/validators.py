@@ -397,7 +397,10 @@ def expand_company_entity(text: str, value: str) -> str:
     if value.rstrip().endswith((".", ",")):
         # A legal suffix ends the name: expand only to the left.
         return _expand_capitalised(text[: start + len(value)], value, _NOT_COMPANY_WORDS, start=start)
-    return _expand_capitalised(text, value, _NOT_COMPANY_WORDS, start=start)
+    grown = _expand_capitalised(text, value, _NOT_COMPANY_WORDS, start=start)
+    # "Autopartes" grown to "Autopartes Monterrey SA", which goes on with "de CV".
+    at = text.find(grown)
+    return _with_suffix_end(text, at, grown) if at >= 0 else grown
 
 
 _SUFFIX_CONTINUES = re.compile(r"^\s+de\s+C\.?\s?V\b\.?", re.IGNORECASE)

@@ -222,3 +222,30 @@ async def test_a_sentence_heard_as_another_intent_is_not_taken_as_the_company():
         "es la misma que ya tienen registrada", requested="company", intent="ask_ticket_status", confidence=0.5
     )
     assert result.get("company") is None
+
+
+async def test_a_digression_leaves_nothing_its_message_put_in_other_slots():
+    # The question back is answered by a rule; "cajitas" tagged as a place (and so set
+    # as the country by Rasa's own mapping) must not stay as the country.
+    result, _, events = await run_form(
+        "¿cuál equipo? tenemos como tres cajitas",
+        requested="power_ok",
+        intent="out_of_scope",
+        slots={"country": None, "symptom_kind": "sin_servicio"},
+        extracted={"country": "cajitas", "symptom_kind": "service_id"},
+    )
+    assert any(e.get("event") == "action_execution_rejected" for e in events)
+    assert result["country"] is None and result["symptom_kind"] == "sin_servicio"
+
+
+@pytest.mark.parametrize(
+    ("text", "interrupts"),
+    [
+        ("un momentito por favor", False),
+        ("espere, ya vuelvo", False),
+        ("un momento, mejor páseme con un agente", True),
+    ],
+)
+async def test_a_wait_heard_as_asking_for_a_person_asks_for_none(text, interrupts):
+    _, said, events = await run_form(text, requested="rebooted", intent="request_human", confidence=0.95)
+    assert any(e.get("event") == "action_execution_rejected" for e in events) is interrupts

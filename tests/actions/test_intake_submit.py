@@ -193,3 +193,13 @@ async def test_first_unusable_message_is_counted():
     events = await ActionNotAnAnswer().run(dispatcher, make_tracker({}, requested="company"), domain())
     assert responses(dispatcher) == ["utter_not_an_answer"]
     assert {"event": "slot", "name": "invalid_count", "value": 1.0, "timestamp": None} in events
+
+
+def test_a_word_in_the_country_slot_does_not_stop_the_record():
+    # A place word that slipped into the slot ("cajitas") once made every submission
+    # fail ("country longer than 2 characters") and the customer confirm in a loop.
+    from actions.intake_submit import build_incident
+
+    incident = build_incident(make_tracker({**FILLED, "country": "cajitas"}, events=EVENTS), status="abierto")
+    assert incident.country is None and incident.company == "Banco Andino"
+    assert build_incident(make_tracker(FILLED, events=EVENTS), status="abierto").country == "CO"
