@@ -138,7 +138,7 @@ _HEDGE = re.compile(
     r"aguanta|aguantame|aguarda|aguardame|ya va\b|"
     r"(?:ya|ahorita|ahora|enseguida) (?:vuelvo|regreso|te escribo|le escribo)|un toque\b|dame chance|deme chance|"
     r"no (?:\w+ ){0,2}(?:entiend|entendi|comprend|capto|capte|cacho)\w*|"
-    r"como asi|que cosa|(?:me )?(?:repite|repita|repetis|repetir|repiteme|repitame)\b|"
+    r"como asi|que cosa|a ver\b|(?:me )?(?:repite|repita|repetis|repetir|repiteme|repitame)\b|"
     r"mas o menos|no me acuerdo|no recuerdo|no lo se|no pude (?:ver|revisar|verificar)|"
     r"no tengo (?:acceso|como)|hay que ver|no estoy en|ahorita (?:le|te) (?:digo|confirmo)|"
     r"ya (?:le|te) (?:digo|confirmo)|"

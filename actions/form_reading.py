@@ -19,6 +19,7 @@ A mixin for the four `FormValidationAction`s. Per message:
 from __future__ import annotations
 
 import re
+from datetime import datetime, timezone
 from typing import Any, ClassVar
 
 from rasa_sdk import Tracker
@@ -33,6 +34,10 @@ from actions.answers import (
     read_yes_no,
     says_more_than_yes_no,
 )
+from actions.change_fields import parse_desired_date
+from actions.phones import normalize_phone
+from actions.timeparse import parse_since
+from actions.validators import normalize_email
 
 # Bad answers in a row to one question: re-ask, re-ask with help, offer a person, hand off.
 REASK_AGAIN, REASK_HELP, OFFER_AGENT, HAND_OFF = 1, 2, 3, 4
@@ -80,6 +85,23 @@ def values_before_latest_message(tracker: Tracker) -> dict[str, Any]:
 def value_before_latest_message(tracker: Tracker, slot: str) -> Any:
     """The slot's value before the latest user message set it."""
     return values_before_latest_message(tracker).get(slot)
+
+
+def reads_as_answer(slot: str | None, text: str) -> bool:
+    """Whether the reader of the question asked finds its answer in the text (a date, a time, an e-mail…)."""
+    if not text or text.startswith("/"):
+        return False
+    now = datetime.now(timezone.utc)
+    if slot == "desired_date":
+        return parse_desired_date(text, today=now.date()) is not None
+    if slot == "started":
+        return parse_since(text, tz="UTC", now=now) is not None
+    if slot == "contact_email":
+        return normalize_email(text) is not None
+    if slot == "contact_phone":
+        phone = normalize_phone(text)
+        return phone.e164 is not None or phone.error == "needs_country"
+    return False
 
 
 # Words for a person, without which a message of doubt does not ask for one.
@@ -183,6 +205,9 @@ class ReadsAnswers:
             return False
         threshold = OUT_OF_SCOPE_CONFIDENCE if intent == "out_of_scope" else DIGRESSION_CONFIDENCE
         if confidence < threshold:
+            return False
+        if reads_as_answer(asked, text) and not (intent in OVERRIDING_INTENTS and confidence >= OVERRIDE_CONFIDENCE):
+            # "para mañana" to the date question is the date, even if the model heard "cancel".
             return False
         if asked in YES_NO_SLOTS and read_yes_no(asked, text, intent=intent, confidence=confidence) is not None:
             return intent in OVERRIDING_INTENTS and confidence >= OVERRIDE_CONFIDENCE and says_more_than_yes_no(text)

@@ -352,6 +352,11 @@ class ValidateIncidentForm(ReadsAnswers, CustomerIdentityValidation, FormValidat
             whole = normalize_phone(latest_text(tracker), country=tracker.get_slot("country"))
             if whole.e164:
                 phone, value = whole, latest_text(tracker)
+        if tracker.get_slot("requested_slot") == "service_id" and _same_digits(
+            str(value), normalize_service_id(latest_text(tracker)) or ""
+        ):
+            # "el número de servicio es 7781203345": the service ID, not a phone.
+            return {"contact_phone": value_before_latest_message(tracker, "contact_phone")}
         if phone.error and tracker.get_slot("requested_slot") != "contact_phone":
             # A number in passing that is not a phone ("el circuito es 4401239876"): ignored.
             return {"contact_phone": value_before_latest_message(tracker, "contact_phone")}
@@ -498,6 +503,11 @@ def clear_field(field: str) -> Result:
     for dependent in DEPENDENT_SLOTS.get(field, ()):
         cleared[dependent] = None
     return cleared
+
+
+def _same_digits(one: str, other: str) -> bool:
+    digits = re.sub(r"\D", "", one)
+    return bool(digits) and digits == re.sub(r"\D", "", other)
 
 
 def stated_country(tracker: Tracker) -> str | None:

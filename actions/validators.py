@@ -363,6 +363,7 @@ def _whole_tokens(text: str, value: str) -> tuple[int, str]:
     start = text.find(value)
     if start < 0:
         return start, value
+    value = value.rstrip(" (")  # "Banco Istmeño S.A. (" of "… S.A. (Panamá)"
     end = start + len(value)
     while end < len(text) and not text[end].isspace() and text[end] not in ",;:()!?¡¿":
         end += 1

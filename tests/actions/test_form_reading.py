@@ -12,6 +12,7 @@ from actions.intake_form import ValidateIncidentForm
 from tests.actions.helpers import domain, make_tracker, responses
 
 FORM = ValidateIncidentForm()
+CHANGE_FORM = ValidateChangeRequestForm()
 
 
 async def run_form(
@@ -249,3 +250,16 @@ async def test_a_digression_leaves_nothing_its_message_put_in_other_slots():
 async def test_a_wait_heard_as_asking_for_a_person_asks_for_none(text, interrupts):
     _, said, events = await run_form(text, requested="rebooted", intent="request_human", confidence=0.95)
     assert any(e.get("event") == "action_execution_rejected" for e in events) is interrupts
+
+
+@pytest.mark.parametrize(
+    ("requested", "text", "intent"),
+    [
+        ("desired_date", "para mañana", "cancel"),
+        ("started", "desde las 9 de la mañana", "greet"),
+        ("contact_email", "soporte@ferreteria-elclavo.com.gt", "goodbye"),
+    ],
+)
+async def test_an_answer_its_reader_understands_is_no_digression(requested, text, intent):
+    _, _, events = await run_form(text, requested=requested, intent=intent, confidence=0.7, form=CHANGE_FORM)
+    assert not any(e.get("event") == "action_execution_rejected" for e in events)

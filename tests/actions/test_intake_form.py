@@ -346,3 +346,13 @@ async def test_the_longest_of_two_names_in_a_correction_is_the_name():
     entities = [{"entity": "person", "value": "Ana Lucía Prieto Vargas"}, {"entity": "person", "value": "Ana Prieto"}]
     result, _ = await validate("contact_name", "Ana Prieto", text=text, entities=entities, requested="correction_field")
     assert result["contact_name"] == "Ana Lucía Prieto Vargas"
+
+
+async def test_a_service_number_is_not_also_the_phone():
+    text = "el número de servicio es 7781203345"
+    known = {"contact_phone": "+525555550921", "country": "MX"}
+    events = [*_known_before(**known)[:-1], {"event": "user", "text": text}]
+    result, _ = await validate(
+        "contact_phone", "7781203345", text=text, slots=known, events=events, requested="service_id"
+    )
+    assert result["contact_phone"] == "+525555550921"

@@ -395,6 +395,8 @@ def test_random_input_never_raises(validator: Callable[[str | None], str | None]
         ("Saludos, Iván Mora de Seguros Caribe S.A. (Panamá)", "Seguros Caribe S", "Seguros Caribe S.A."),
         ("de Pesquera Austral C.A. en Maracay", "Pesquera Austral C", "Pesquera Austral C.A."),
         ("es Comercial Los Pinos Ltda.", "Comercial Los Pinos Ltda", "Comercial Los Pinos Ltda."),
+        # A parenthesis after the name is not part of it.
+        ("Saludos, Rita Díaz de Banco Austral S.A. (Chile). El enlace", "Banco Austral S.A. (", "Banco Austral S.A."),
         # The entity stops before "de C.V.".
         ("de Vidrios Tonalá SA de CV. La fibra", "Vidrios Tonalá SA", "Vidrios Tonalá SA de CV"),
         ("soy Raúl de Grupo Delta S.A. de C.V., necesitamos", "Grupo Delta S.A.", "Grupo Delta S.A. de C.V."),
