@@ -9,6 +9,7 @@ too broad to annotate as entities in training data.
 
 from __future__ import annotations
 
+import re
 from functools import lru_cache
 from pathlib import Path
 
@@ -83,5 +84,6 @@ def _patterns() -> dict[str, object]:
 
 def kinds_in_text(text: str) -> list[str]:
     """Every failure kind the text names, in no particular order."""
-    flat = normalize_text(text or "")
+    # "se nos cae", "se me corta": the pronoun of who suffers it is not part of the phrase.
+    flat = re.sub(r"\bse (?:nos|me|te|le|les) ", "se ", normalize_text(text or ""))
     return [kind for kind, pattern in _patterns().items() if pattern.search(flat)]  # type: ignore[attr-defined]

@@ -12,6 +12,7 @@ from actions.symptoms import kinds_in_text
     [
         ("no hay nada de internet, cero servicio", {"sin_servicio"}),
         ("se va y vuelve a cada rato", {"intermitente"}),
+        ("el enlace se nos cae a cada rato desde el martes", {"intermitente"}),
         # the scope: one place down, or the rest said to work
         ("solo la sucursal de Tunja está caída, el resto funciona", {"sin_servicio", "parcial"}),
         ("la oficina de arriba sin red, los demás sí tienen", {"parcial"}),
