@@ -239,7 +239,7 @@ class Cue:
 _NEGATIVE_WORDS = ("no ", "sin ", "ni ", "ninguna ", "ningun ", "cero ", "nadie ", "nunca ")
 # A clause that asks something states nothing ("¿cómo se reinicia eso?").
 _QUESTION = re.compile(
-    r"^(?:como|que|donde|cuando|cual|quien|por que|para que|lo \w+ y lo \w+|debo|tengo que|hay que)\b"
+    r"^(?:como|que|donde|cuando|cual|quien|por que|para que|debo|tengo que|hay que)\b"
 )
 
 

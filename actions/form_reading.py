@@ -29,6 +29,7 @@ from rasa_sdk.types import DomainDict
 
 from actions.answers import (
     YES_NO_SLOTS,
+    concept_reading,
     is_hedge,
     read_triage,
     read_yes_no,
@@ -37,7 +38,7 @@ from actions.answers import (
 from actions.change_fields import parse_desired_date
 from actions.phones import normalize_phone
 from actions.timeparse import parse_since
-from actions.validators import normalize_email
+from actions.validators import normalize_email, normalize_text
 
 # Bad answers in a row to one question: re-ask, re-ask with help, offer a person, hand off.
 REASK_AGAIN, REASK_HELP, OFFER_AGENT, HAND_OFF = 1, 2, 3, 4
@@ -85,6 +86,27 @@ def values_before_latest_message(tracker: Tracker) -> dict[str, Any]:
 def value_before_latest_message(tracker: Tracker, slot: str) -> Any:
     """The slot's value before the latest user message set it."""
     return values_before_latest_message(tracker).get(slot)
+
+
+def completes(value: Any, before: Any) -> bool:
+    """The new value holds every word of the old and more: the customer completing it
+    ("María Alejandra González Pérez" after "maria alejandra gonzalez"), not a stray entity."""
+    if not isinstance(value, str) or not isinstance(before, str):
+        return False
+    new, old = normalize_text(value).split(), normalize_text(before).split()
+    return len(new) > len(old) > 0 and all(word in new for word in old)
+
+
+# Entities that give another field of the report than the yes/no question asked.
+FIELD_ENTITIES = ("person", "company", "email", "phone", "service_id")
+
+
+def about_another_field(tracker: Tracker) -> bool:
+    """The message corrects or gives another field: a bare yes/no in it may be about that."""
+    intent, confidence = latest_intent(tracker)
+    if intent == "correct" and confidence >= DIGRESSION_CONFIDENCE:
+        return True
+    return any(e.get("entity") in FIELD_ENTITIES for e in tracker.latest_message.get("entities", []))
 
 
 def reads_as_answer(slot: str | None, text: str) -> bool:
@@ -281,6 +303,10 @@ class ReadsAnswers:
         readings: dict[str, Any] = {}
         if asked in YES_NO_SLOTS and answered_after_listen(tracker):
             value = read_yes_no(asked, text, intent=intent, confidence=confidence)
+            if value is not None and about_another_field(tracker) and concept_reading(asked, text) is None:
+                # "no, espera, el nombre es María Alejandra González": the "no" is about the
+                # name, not the question asked (here it would have closed the case as solved).
+                value = None
             if value is not None:
                 readings[asked] = value
         if text.startswith("/"):
@@ -309,7 +335,7 @@ class ReadsAnswers:
             if slot == asked:
                 if asked not in YES_NO_SLOTS and is_hedge(latest_text(tracker)):
                     kept.append(SlotSet(slot, None))
-            elif before is not None and value != before and not changing:
+            elif before is not None and value != before and not changing and not completes(value, before):
                 kept.append(SlotSet(slot, before))
         return kept
 

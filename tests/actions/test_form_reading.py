@@ -263,3 +263,44 @@ async def test_a_wait_heard_as_asking_for_a_person_asks_for_none(text, interrupt
 async def test_an_answer_its_reader_understands_is_no_digression(requested, text, intent):
     _, _, events = await run_form(text, requested=requested, intent=intent, confidence=0.7, form=CHANGE_FORM)
     assert not any(e.get("event") == "action_execution_rejected" for e in events)
+
+
+async def test_a_no_about_another_field_is_no_answer_to_the_question():
+    # Asked whether the problem continues, the customer corrects the name: the "no"
+    # is about the name; taken as the answer, it closed the case as solved.
+    entities = [{"entity": "person", "value": "María Alejandra González Pérez"}]
+    result, _, _ = await run_form(
+        "no, espera, el nombre es María Alejandra González Pérez",
+        requested="problem_persists",
+        intent="correct",
+        slots={"rebooted": True, "contact_name": "María Gonzalez"},
+        entities=entities,
+    )
+    assert result.get("problem_persists") is None
+    result, _, _ = await run_form(
+        "no, sigue sin servicio", requested="problem_persists", intent="deny", slots={"rebooted": True}
+    )
+    assert result["problem_persists"] is True
+
+
+async def test_a_reboot_that_did_nothing_answers_both_questions():
+    result, _, _ = await run_form("si chamo, lo apague y lo prendi y nada", requested="rebooted", intent="affirm")
+    assert result["rebooted"] is True and result["problem_persists"] is True
+
+
+async def test_a_name_completed_later_replaces_the_shorter_one():
+    entities = [{"entity": "person", "value": "María Alejandra González Pérez"}]
+    result, _, _ = await run_form(
+        "espera, el nombre completo es María Alejandra González Pérez",
+        requested="rebooted",
+        intent="inform",
+        slots={"contact_name": "Maria Alejandra Gonzalez"},
+        extracted={"contact_name": "María Alejandra González Pérez"},
+        entities=entities,
+    )
+    assert result["contact_name"] == "María Alejandra González Pérez"
+    # A stray word is no completion.
+    result, _, _ = await run_form(
+        "El enlace sigue caído", requested="rebooted", slots={"company": "Banco Andino S.A."}, extracted={"company": "El"}
+    )
+    assert result["company"] == "Banco Andino S.A."
