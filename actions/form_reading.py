@@ -232,6 +232,10 @@ class ReadsAnswers:
             # "para mañana" to the date question is the date, even if the model heard "cancel".
             return False
         if asked in YES_NO_SLOTS and read_yes_no(asked, text, intent=intent, confidence=confidence) is not None:
+            if concept_reading(asked, text) is not None:
+                # "no, es una mejora" answers whether the change restores a service, however
+                # sure the model is that it cancels; "no, mejor páseme con alguien" does not.
+                return False
             return intent in OVERRIDING_INTENTS and confidence >= OVERRIDE_CONFIDENCE and says_more_than_yes_no(text)
         return True
 

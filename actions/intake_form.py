@@ -50,6 +50,7 @@ from actions.validators import (
     normalize_service_id,
     person_name_from_answer,
     person_without_company,
+    says_what_happens,
 )
 
 Result = dict[str, Any]
@@ -405,6 +406,17 @@ class ValidateIncidentForm(ReadsAnswers, CustomerIdentityValidation, FormValidat
         self, value: Any, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict
     ) -> Result:
         symptom = clean_symptom(value)
+        if symptom and not says_what_happens(
+            symptom,
+            [
+                str(e.get("value"))
+                for e in tracker.latest_message.get("entities", [])
+                if e.get("entity") in ("person", "company", "location")
+            ],
+        ):
+            # "buenas tardes, les escribe Ana María Ruiz" opens the conversation but
+            # describes no problem: the description is asked when its turn comes.
+            symptom = None
         return accept("symptom", symptom, tracker) if symptom else reject("symptom", dispatcher, tracker)
 
     def validate_symptom_kind(
@@ -523,7 +535,7 @@ def stated_country(tracker: Tracker) -> str | None:
 
 
 def in_company_name(tracker: Tracker, place: str) -> bool:
-    """"Monterrey" in "Autopartes Monterrey SA de CV" names the company, not where the service is."""
+    """ "Monterrey" in "Autopartes Monterrey SA de CV" names the company, not where the service is."""
     text = latest_text(tracker)
     names = [expand_company_entity(text, name) for name in latest_entity_values(tracker, "company")]
     names.append(tracker.get_slot("company"))

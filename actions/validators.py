@@ -569,6 +569,24 @@ def clean_symptom(text: str | None) -> str | None:
     return symptom
 
 
+# Words that greet or introduce the customer, not the problem.
+_INTRODUCTION_WORDS = re.compile(
+    r"\b(?:hola|holi|buen[oa]s?|dias|tardes|noches|saludos|que tal|epa|alo|oigan|che|estimad[oa]s?|"
+    r"les|le|te|escribe|escribo|habla|hablo|soy|somos|mi|nombre|es|me|llamo|de|del|la|el|desde|en|y|"
+    r"aqui|con|por favor|porfa|gracias|senor|senora|senorita|ingeniero|ingeniera|lic|ing)\b"
+)
+
+
+def says_what_happens(text: str, names: Iterable[str] = ()) -> bool:
+    """Whether a first message says anything beyond greeting and naming who writes."""
+    rest = text
+    for name in names:
+        if name:
+            rest = rest.replace(name, " ")
+    rest = _INTRODUCTION_WORDS.sub(" ", normalize_text(rest))
+    return bool(re.search(r"[a-z0-9]{2,}", rest))
+
+
 # --- which field to correct ---------------------------------------------------
 
 _CORRECTION_ALIASES: dict[str, tuple[str, ...]] = {

@@ -301,6 +301,25 @@ async def test_a_name_completed_later_replaces_the_shorter_one():
     assert result["contact_name"] == "María Alejandra González Pérez"
     # A stray word is no completion.
     result, _, _ = await run_form(
-        "El enlace sigue caído", requested="rebooted", slots={"company": "Banco Andino S.A."}, extracted={"company": "El"}
+        "El enlace sigue caído",
+        requested="rebooted",
+        slots={"company": "Banco Andino S.A."},
+        extracted={"company": "El"},
     )
     assert result["company"] == "Banco Andino S.A."
+
+
+async def test_a_no_with_its_reason_is_the_answer_not_a_cancellation():
+    result, _, events = await run_form(
+        "no, es una mejora", requested="restores_service", intent="cancel", confidence=0.96, form=CHANGE_FORM
+    )
+    assert result["restores_service"] is False
+    assert not any(e.get("event") == "action_execution_rejected" for e in events)
+    _, _, events = await run_form(
+        "no, mejor páseme con alguien",
+        requested="restores_service",
+        intent="request_human",
+        confidence=0.96,
+        form=CHANGE_FORM,
+    )
+    assert any(e.get("event") == "action_execution_rejected" for e in events)

@@ -489,3 +489,20 @@ def test_a_lowercase_remark_is_no_company_name(text: str, expected: bool) -> Non
     from actions.validators import is_a_sentence
 
     assert is_a_sentence(text) is expected
+
+
+@pytest.mark.parametrize(
+    ("text", "names", "expected"),
+    [
+        ("buenas tardes, les escribe Ana María Ruiz", ["Ana", "María Ruiz"], False),
+        ("Saludos, soy Iván Mora de Seguros Caribe S.A.", ["Iván Mora", "Seguros Caribe S.A."], False),
+        ("hola", [], False),
+        ("hola, no tengo internet", [], True),
+        ("buenas, tengo un problema con el enlace", [], True),
+        ("somos Lácteos El Ordeño, se cayó todo", ["Lácteos El Ordeño"], True),
+    ],
+)
+def test_a_first_message_that_only_greets_describes_no_problem(text: str, names: list[str], expected: bool) -> None:
+    from actions.validators import says_what_happens
+
+    assert says_what_happens(text, names) is expected
