@@ -29,6 +29,7 @@ from rasa_sdk.types import DomainDict
 
 from actions.answers import (
     YES_NO_SLOTS,
+    asks_back,
     concept_reading,
     is_hedge,
     read_triage,
@@ -225,6 +226,9 @@ class ReadsAnswers:
             # "Déjeme preguntar" is not a cancellation, nor "un momento por favor" a request
             # for a person, whatever the model heard; "un momento, páseme con un agente" is.
             return False
+        if intent == "cancel" and asks_back(text):
+            # "¿qué significa registrar?" asks about the question; it cancels nothing.
+            return False
         threshold = OUT_OF_SCOPE_CONFIDENCE if intent == "out_of_scope" else DIGRESSION_CONFIDENCE
         if confidence < threshold:
             return False
@@ -232,9 +236,10 @@ class ReadsAnswers:
             # "para mañana" to the date question is the date, even if the model heard "cancel".
             return False
         if asked in YES_NO_SLOTS and read_yes_no(asked, text, intent=intent, confidence=confidence) is not None:
-            if concept_reading(asked, text) is not None:
+            if concept_reading(asked, text) is not None and asked not in ("confirmed", "change_confirmed"):
                 # "no, es una mejora" answers whether the change restores a service, however
-                # sure the model is that it cancels; "no, mejor páseme con alguien" does not.
+                # sure the model is that it cancels; "no, mejor páseme con alguien" does not. At
+                # the summary, "mejor cancele la solicitud" is both a "no" and a cancellation.
                 return False
             return intent in OVERRIDING_INTENTS and confidence >= OVERRIDE_CONFIDENCE and says_more_than_yes_no(text)
         return True

@@ -323,3 +323,14 @@ async def test_a_no_with_its_reason_is_the_answer_not_a_cancellation():
         form=CHANGE_FORM,
     )
     assert any(e.get("event") == "action_execution_rejected" for e in events)
+
+
+async def test_a_question_back_heard_as_cancel_cancels_nothing():
+    _, _, events = await run_form(
+        "qué significa registrar?", requested="change_confirmed", intent="cancel", confidence=0.85, form=CHANGE_FORM
+    )
+    assert not any(e.get("event") == "action_execution_rejected" for e in events)
+    _, _, events = await run_form(
+        "mejor cancele la solicitud", requested="change_confirmed", intent="cancel", confidence=0.95, form=CHANGE_FORM
+    )
+    assert any(e.get("event") == "action_execution_rejected" for e in events)
