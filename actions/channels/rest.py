@@ -26,6 +26,13 @@ Differences from Rasa's channel:
   away, the lock store down: ``actions.channels.turns``) is answered with the
   domain's ``utter_channel_error`` instead of an empty list; the conversation
   is left as it was before it.
+* The request's ``X-Request-ID`` is the message's id: nginx (and ingress-nginx)
+  pass the client's own or make one up, the same on every server they try.
+  A message whose id the conversation already holds is answered with the
+  bot's saved answers and not processed again (``actions.channels.message_ids``),
+  so nginx may resend a message whose server died to another one. A header
+  that does not look like an id (1 to 128 letters, digits and ``._:-``) is
+  ignored: the message gets a random id.
 """
 
 from __future__ import annotations
@@ -34,7 +41,7 @@ import logging
 import re
 from asyncio import CancelledError
 from collections.abc import Awaitable, Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Any
 
@@ -63,12 +70,17 @@ CONTROL_CHARS = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f]")
 SENDER_FORBIDDEN = re.compile(r"[\x00-\x1f\x7f\ud800-\udfff]")
 # Sender ids other channels give their conversations (actions.channels.twiml.Sender.sender_id).
 OTHER_CHANNELS_SENDERS = (f"{SMS}:", f"{WHATSAPP}:")
+# The message's id (deploy/nginx/noc.conf.j2 sets it): a UUID, nginx's 32 hex digits, a client's own key.
+REQUEST_ID_HEADER = "X-Request-ID"
+REQUEST_ID = re.compile(r"[A-Za-z0-9._:-]{1,128}")
 
 
 @dataclass(frozen=True)
 class RestMessage:
     sender: str
     text: str
+    # None: Rasa gives the message a random id.
+    message_id: str | None = None
 
 
 @dataclass(frozen=True)
@@ -106,6 +118,12 @@ def parse_message(body: Any) -> RestMessage | Refusal:
     if len(text) > MAX_MESSAGE_CHARS:
         return Refusal(413, f"message admite hasta {MAX_MESSAGE_CHARS} caracteres")
     return RestMessage(sender=sender, text=clean_text(text))
+
+
+def request_message_id(value: str | None) -> str | None:
+    """The message id an ``X-Request-ID`` value gives, or None when it is missing or not id-like."""
+    value = (value or "").strip()
+    return value if REQUEST_ID.fullmatch(value) else None
 
 
 def _body(request: Request) -> Any:
@@ -148,6 +166,7 @@ class RestInput(RasaRestInput):
             parsed = parse_message(_body(request))
             if isinstance(parsed, Refusal):
                 return response.json({"error": parsed.error}, status=parsed.status)
+            parsed = replace(parsed, message_id=request_message_id(request.headers.get(REQUEST_ID_HEADER)))
             decision = await self.limiter.check(
                 (ip_limit(self.settings), request_ip(request, self.settings)),
                 (sender_limit(self.settings), f"{self.name()}:{parsed.sender}"),
@@ -181,7 +200,14 @@ class RestInput(RasaRestInput):
         try:
             await run_turn(
                 on_new_message,
-                UserMessage(message.text, collector, message.sender, input_channel=self.name(), metadata=None),
+                UserMessage(
+                    message.text,
+                    collector,
+                    message.sender,
+                    input_channel=self.name(),
+                    message_id=message.message_id,
+                    metadata=None,
+                ),
             )
         except CancelledError:
             logger.error("REST channel: the bot timed out on a message from %s", message.sender)

@@ -17,6 +17,11 @@ loses what the customer gave; here instead:
   can send it again and the intake goes on where it was;
 * :func:`run_turn` raises :class:`TurnFailed`, and each channel answers with the
   domain's ``utter_channel_error`` (technical problem, data kept, write again).
+
+A message the conversation already holds (the same message id: a copy that
+nginx or Twilio delivered again, ``actions.channels.message_ids``) is not
+processed again: :func:`run_turn` sends the channel the bot's saved answers to
+it, as if it had just answered them.
 """
 
 from __future__ import annotations
@@ -34,6 +39,15 @@ logger = logging.getLogger(__name__)
 
 class TurnFailed(Exception):
     """The message was not processed; the conversation was left as it was."""
+
+
+class AlreadyHandled(Exception):
+    """The conversation already holds this message: ``answers`` are what the bot answered it then."""
+
+    def __init__(self, message_id: str, answers: list[dict[str, Any]]) -> None:
+        super().__init__(f"message {message_id} was already handled")
+        self.message_id = message_id
+        self.answers = answers
 
 
 @dataclass
@@ -60,6 +74,11 @@ async def run_turn(on_new_message: Callable[[UserMessage], Awaitable[Any]], mess
     token = current_turn.set(turn)
     try:
         await on_new_message(message)
+    except AlreadyHandled as handled:
+        # Outside the conversation's lock by now: nothing is read or saved here.
+        for answer in handled.answers:
+            await message.output_channel.send_response(message.sender_id, dict(answer))
+        return
     finally:
         current_turn.reset(token)
     if turn.failed:

@@ -18,12 +18,17 @@ Per request:
    ``twilio_channel``.
 3. Retries: the MessageSid is claimed with an INSERT into ``twilio_messages``
    before anything else. Only the first delivery is processed; a duplicate gets
-   an empty ``<Response/>`` (no message) and is not processed, whether the
-   first is finished or still running. The first delivery's TwiML is stored
-   with it for diagnosis, but never replayed: "answered once" means the
-   customer gets each answer at most once. A delivery whose bot processing
-   raised stays claimed (status ``fallido``) and is answered with
-   ``utter_channel_error``: at most once, never twice.
+   an empty ``<Response/>`` (no message) and is not processed. The first
+   delivery's TwiML is stored with it for diagnosis, but never replayed:
+   "answered once" means the customer gets each answer at most once. A
+   delivery whose bot processing raised stays claimed (status ``fallido``) and
+   is answered with ``utter_channel_error``: at most once, never twice.
+   One exception: a duplicate that finds the first delivery still
+   ``procesando`` takes it over, once (``retomado``), because the server
+   handling it may have died (nginx resends the request to another server)
+   and no answer was given. The MessageSid is the message's Rasa
+   ``message_id``: if the conversation already holds it, it is not processed
+   again and the bot's saved answer is the TwiML (``actions.channels.message_ids``).
 4. Media without text, a location or an empty body are answered by the channel
    with ``utter_channel_media_unsupported``, ``utter_channel_location_unsupported``
    or ``utter_channel_empty_message`` from domain.yml (read once, at
@@ -333,6 +338,8 @@ class TwilioInput(InputChannel):
         if claim is None:
             logger.info("Twilio channel: %s already received, not processed again", message_sid)
             return _twiml(empty_twiml())
+        if claim.taken_over:
+            logger.warning("Twilio channel: %s was received before and never answered; taking it over", message_sid)
 
         if unsupported:
             text = self.responses.get(unsupported)

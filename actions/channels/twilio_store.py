@@ -14,7 +14,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime, timezone
 
-from sqlalchemy import JSON, Column, Index, String, Text, delete
+from sqlalchemy import JSON, Column, Index, String, Text, delete, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import sessionmaker
 
@@ -25,7 +25,10 @@ STATUS_PROCESSING = "procesando"  # claimed, the bot is working on it
 STATUS_ANSWERED = "respondido"  # the bot answered (response_twiml holds the answer)
 STATUS_UNSUPPORTED = "no_soportado"  # media, location, empty or too long: answered by the channel
 STATUS_FAILED = "fallido"  # the bot raised; not retried (at most once)
-MESSAGE_STATUSES = (STATUS_PROCESSING, STATUS_ANSWERED, STATUS_UNSUPPORTED, STATUS_FAILED)
+# A later delivery found it still "procesando" (its server died, or Twilio gave
+# up waiting) and is handling it; no other delivery takes it over again.
+STATUS_TAKEN_OVER = "retomado"
+MESSAGE_STATUSES = (STATUS_PROCESSING, STATUS_ANSWERED, STATUS_UNSUPPORTED, STATUS_FAILED, STATUS_TAKEN_OVER)
 
 
 def _utc_now() -> datetime:
@@ -59,9 +62,15 @@ class TwilioMenu(Base):
 
 @dataclass(frozen=True)
 class Claim:
-    """A first delivery: the caller processes it. ``payload`` is the menu option chosen, if any."""
+    """A delivery the caller processes. ``payload`` is the menu option chosen, if any.
+
+    ``taken_over``: not the first delivery, but the first one's processing
+    never finished (``claim_message``). The conversation may already hold the
+    message; Rasa then does not process it again (``actions.channels.message_ids``).
+    """
 
     payload: str | None = None
+    taken_over: bool = False
 
 
 def claim_message(
@@ -72,12 +81,17 @@ def claim_message(
     choice: int | None = None,
     now: datetime | None = None,
 ) -> Claim | None:
-    """Record ``message_sid`` as seen; ``None`` when it was seen before (a Twilio retry).
+    """Record ``message_sid`` as seen; ``None`` when a delivery of it was, or is being, handled.
 
     The INSERT on the primary key decides: of two deliveries racing, exactly
     one commits, the other gets an IntegrityError. When ``choice`` (the body
     was just a number) picks an option of the sender's menu, the menu is used
     up in the same transaction and its payload returned.
+
+    A message still ``procesando`` is taken over, once: the server handling
+    it may have died (nginx then resends the request to another one), and
+    refusing the copy would lose the message. The menu was used up by the
+    first delivery, so a number is read as the number then.
     """
     try:
         with factory() as session, session.begin():
@@ -99,7 +113,18 @@ def claim_message(
             session.delete(menu)
             return Claim(payload=payload)
     except IntegrityError:
-        return None
+        return _take_over(factory, message_sid)
+
+
+def _take_over(factory: sessionmaker, message_sid: str) -> Claim | None:
+    # One UPDATE decides, as the INSERT does for first deliveries.
+    with factory() as session, session.begin():
+        taken = session.execute(
+            update(TwilioMessage)
+            .where(TwilioMessage.message_sid == message_sid, TwilioMessage.status == STATUS_PROCESSING)
+            .values(status=STATUS_TAKEN_OVER)
+        )
+        return Claim(taken_over=True) if taken.rowcount == 1 else None
 
 
 def finish_message(

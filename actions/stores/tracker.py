@@ -46,7 +46,7 @@ from sqlalchemy.engine import make_url
 from sqlalchemy.exc import DBAPIError, OperationalError
 from sqlalchemy.orm import Session
 
-from actions.channels import remote_actions
+from actions.channels import message_ids, remote_actions
 from actions.channels.turns import fail_current_turn, turn_failed
 from actions.settings import get_settings
 from actions.store.db import READ_ONLY_OPTIONS, make_engine, make_session_factory, sqlite_file_path
@@ -213,7 +213,8 @@ class EnvTrackerStore(TrackerStore):
     Rasa accepts only a class path for a custom store, so the choice happens in
     ``__new__`` and callers get one of the three classes above. The Rasa server
     builds its tracker store once at start-up, which is also where the turn
-    rules for custom actions are put in place (``actions.channels.remote_actions``).
+    rules for custom actions (``actions.channels.remote_actions``) and the
+    once-per-message-id check (``actions.channels.message_ids``) are put in place.
     """
 
     def __new__(
@@ -225,4 +226,5 @@ class EnvTrackerStore(TrackerStore):
     ) -> TrackerStore:
         settings = get_settings()
         remote_actions.install(settings.action_timeout_seconds)
+        message_ids.install()
         return tracker_store_for(settings.database_url, domain, event_broker)

@@ -12,6 +12,7 @@ import asyncio
 import socket
 import uuid
 import xml.etree.ElementTree as ET
+from collections import defaultdict
 from collections.abc import AsyncIterator, Callable, Iterator
 from dataclasses import dataclass, field, replace
 from typing import Any
@@ -19,9 +20,13 @@ from typing import Any
 import aiohttp
 import pytest
 from rasa.core.channels.channel import UserMessage, register
+from rasa.shared.core.constants import ACTION_LISTEN_NAME
+from rasa.shared.core.events import ActionExecuted, BotUttered, UserUttered
+from rasa.shared.core.trackers import DialogueStateTracker
 from sanic import Sanic
 from twilio.request_validator import RequestValidator
 
+from actions.channels.message_ids import once_per_message_id
 from actions.channels.twilio import TwilioInput
 from actions.settings import Settings, load_settings
 from actions.store.migrate import upgrade
@@ -79,6 +84,43 @@ class FakeAgent:
     @property
     def texts(self) -> list[str]:
         return [m.text for m in self.received]
+
+
+@dataclass
+class RememberingAgent(FakeAgent):
+    """A fake agent that keeps each conversation as Rasa events, one message at a time
+    (the conversation lock), and lets the Rasa server's own check refuse a message
+    id the conversation already holds (``actions.channels.message_ids``)."""
+
+    conversations: dict[str, DialogueStateTracker] = field(default_factory=dict)
+    # The messages really processed (``received`` also lists those refused as copies).
+    processed: list[UserMessage] = field(default_factory=list)
+    locks: defaultdict[str, asyncio.Lock] = field(default_factory=lambda: defaultdict(asyncio.Lock))
+
+    async def handle_message(self, message: UserMessage) -> None:
+        self.received.append(message)
+        async with self.locks[message.sender_id]:
+            tracker = self.conversations.setdefault(
+                message.sender_id, DialogueStateTracker.from_events(message.sender_id, [])
+            )
+            await once_per_message_id(self._process)(None, message, tracker)  # type: ignore[arg-type]
+
+    async def _process(self, _processor: Any, message: UserMessage, tracker: DialogueStateTracker) -> None:
+        self.processed.append(message)
+        if self.delay:
+            await asyncio.sleep(self.delay)
+        if self.fail:
+            raise RuntimeError("the bot broke")
+        # Saved at the end of the turn, as Rasa does: a turn that raised leaves nothing.
+        events: list[Any] = [UserUttered(message.text, message_id=message.message_id)]
+        for bot_message in self.script(message):
+            data = {key: value for key, value in bot_message.items() if key != "text"}
+            events.append(BotUttered(bot_message.get("text"), data=data))
+        events.append(ActionExecuted(ACTION_LISTEN_NAME))
+        for event in events:
+            tracker.update(event)
+            if isinstance(event, BotUttered):
+                await message.output_channel.send_response(message.sender_id, event.message())
 
 
 @dataclass

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
+from collections.abc import AsyncIterator
 from pathlib import Path
 
 import pytest
@@ -27,6 +28,7 @@ from tests.channels.conftest import (
     WEBHOOK_PATH,
     WHATSAPP_FROM,
     FakeAgent,
+    RememberingAgent,
     TwilioClient,
     start_channel,
     stop_channel,
@@ -229,12 +231,81 @@ async def test_replayed_message_sid_is_processed_once(twilio: TwilioClient, agen
     assert stored.response_twiml == first.text
 
 
-async def test_simultaneous_deliveries_are_processed_once(twilio: TwilioClient, agent: FakeAgent) -> None:
-    agent.delay = 0.3
-    params = twilio.params("hola")
-    replies = await asyncio.gather(*(twilio.post(params) for _ in range(3)))
-    assert sorted(len(r.messages) for r in replies) == [0, 0, 1]
-    assert agent.texts == ["hola"]
+@pytest.fixture
+def remembering() -> RememberingAgent:
+    return RememberingAgent()
+
+
+@pytest.fixture
+async def twilio_remembering(database: str, remembering: RememberingAgent) -> AsyncIterator[TwilioClient]:
+    """The channel in front of an agent that keeps the conversations and refuses message ids it holds, as Rasa does."""
+    server, base_url = await start_channel(TwilioInput(twilio_settings()), remembering)
+    try:
+        yield TwilioClient(base_url=base_url, agent=remembering)
+    finally:
+        await stop_channel(server)
+
+
+def set_status(message_sid: str, status: str) -> None:
+    with get_session_factory()() as session, session.begin():
+        session.get(twilio_store.TwilioMessage, message_sid).status = status
+
+
+async def test_simultaneous_deliveries_are_processed_once(
+    twilio_remembering: TwilioClient, remembering: RememberingAgent
+) -> None:
+    remembering.delay = 0.3
+    params = twilio_remembering.params("hola")
+    replies = await asyncio.gather(*(twilio_remembering.post(params) for _ in range(3)))
+    # The first delivery is processed; the second found it still running and took
+    # it over: it waited for the conversation, found the message in it and answers
+    # what the bot answered; the third is not handed to the bot at all.
+    assert sorted(r.messages for r in replies) == [[], ["eco: hola"], ["eco: hola"]]
+    assert [m.text for m in remembering.processed] == ["hola"]
+    assert [m.message_id for m in remembering.received] == [params["MessageSid"]] * 2
+
+
+async def test_a_delivery_whose_server_died_before_saving_is_processed_by_the_next_one(
+    twilio_remembering: TwilioClient, remembering: RememberingAgent
+) -> None:
+    # A server claimed the message and died: the row stays "procesando", the conversation knows nothing.
+    params = twilio_remembering.params("el enlace está caído")
+    twilio_store.claim_message(get_session_factory(), params["MessageSid"], WHATSAPP_FROM)
+    resent = await twilio_remembering.post(params)
+    assert resent.status == 200 and resent.messages == ["eco: el enlace está caído"]
+    assert [m.message_id for m in remembering.processed] == [params["MessageSid"]]
+    stored = twilio_store.get_message(get_session_factory(), params["MessageSid"])
+    assert stored.status == twilio_store.STATUS_ANSWERED
+    # Taken over once: a further copy is a plain duplicate.
+    again = await twilio_remembering.post(params)
+    assert again.messages == [] and len(remembering.processed) == 1
+
+
+async def test_a_delivery_whose_server_died_after_saving_gets_the_saved_answer(
+    twilio_remembering: TwilioClient, remembering: RememberingAgent
+) -> None:
+    remembering.script = menu_bot
+    params = twilio_remembering.params("menu")
+    first = await twilio_remembering.post(params)
+    # The server saved the turn and died before it recorded the answer (or answered Twilio).
+    set_status(params["MessageSid"], twilio_store.STATUS_PROCESSING)
+    resent = await twilio_remembering.post(params)
+    assert resent.status == 200 and resent.messages == first.messages
+    assert "1. Sí" in resent.messages[0]
+    assert [m.text for m in remembering.processed] == ["menu"]
+    assert twilio_store.get_menu(get_session_factory(), "whatsapp:+573001234567") == ["/affirm", "/deny"]
+
+
+@pytest.mark.parametrize("status", [twilio_store.STATUS_ANSWERED, twilio_store.STATUS_FAILED, "retomado"])
+async def test_a_delivery_that_was_handled_is_not_taken_over(
+    twilio_remembering: TwilioClient, remembering: RememberingAgent, status: str
+) -> None:
+    params = twilio_remembering.params("hola")
+    twilio_store.claim_message(get_session_factory(), params["MessageSid"], WHATSAPP_FROM)
+    set_status(params["MessageSid"], status)
+    reply = await twilio_remembering.post(params)
+    assert reply.status == 200 and reply.messages == []
+    assert remembering.received == []
 
 
 async def test_failed_processing_is_not_repeated(twilio: TwilioClient, agent: FakeAgent) -> None:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 from collections.abc import AsyncIterator
 from pathlib import Path
 from typing import Any
@@ -15,7 +16,7 @@ from actions.channels.rest import MAX_MESSAGE_CHARS, Refusal, RestInput, RestMes
 from actions.channels.twilio import BOT_FAILED, DOMAIN_PATH, read_channel_responses
 from actions.conversation import channel_name
 from actions.settings import Settings
-from tests.channels.conftest import FakeAgent, start_channel, stop_channel
+from tests.channels.conftest import FakeAgent, RememberingAgent, start_channel, stop_channel
 from tests.security.conftest import NOTICE, limited_settings
 
 URL = "/webhooks/rest/webhook"
@@ -95,14 +96,20 @@ def channel_settings() -> Settings:
     return limited_settings(rate_limit_sender_per_minute=3, rate_limit_ip_per_minute=10)
 
 
+@contextlib.asynccontextmanager
+async def serving(channel: RestInput, agent: FakeAgent) -> AsyncIterator[RestClient]:
+    server, base_url = await start_channel(channel, agent)
+    try:
+        yield RestClient(base_url)
+    finally:
+        await stop_channel(server)
+
+
 @pytest.fixture
 async def rest(channel_settings: Settings, notice_domain: Path) -> AsyncIterator[tuple[RestClient, FakeAgent]]:
     agent = FakeAgent()
-    server, base_url = await start_channel(RestInput(channel_settings, domain_path=notice_domain), agent)
-    try:
-        yield RestClient(base_url), agent
-    finally:
-        await stop_channel(server)
+    async with serving(RestInput(channel_settings, domain_path=notice_domain), agent) as client:
+        yield client, agent
 
 
 async def test_a_message_reaches_the_bot_as_rest_without_client_metadata(rest) -> None:
@@ -167,11 +174,8 @@ async def test_behind_a_trusted_proxy_the_forwarded_client_counts(rest) -> None:
 @pytest.fixture
 async def rest_real_domain(channel_settings: Settings) -> AsyncIterator[tuple[RestClient, FakeAgent]]:
     agent = FakeAgent()
-    server, base_url = await start_channel(RestInput(channel_settings), agent)
-    try:
-        yield RestClient(base_url), agent
-    finally:
-        await stop_channel(server)
+    async with serving(RestInput(channel_settings), agent) as client:
+        yield client, agent
 
 
 async def test_a_failed_turn_is_answered_with_the_domain_error(rest_real_domain) -> None:
@@ -193,3 +197,45 @@ async def test_a_bot_that_raises_is_answered_with_the_domain_error(rest_real_dom
     agent.fail = True  # e.g. the lock store (Redis) is down
     status, _, body = await client.say("ana", "hola")
     assert status == 200 and body == [{"recipient_id": "ana", "text": read_channel_responses(DOMAIN_PATH)[BOT_FAILED]}]
+
+
+@pytest.fixture
+async def rest_remembering(channel_settings: Settings) -> AsyncIterator[tuple[RestClient, RememberingAgent]]:
+    agent = RememberingAgent()
+    async with serving(RestInput(channel_settings), agent) as client:
+        yield client, agent
+
+
+@pytest.mark.parametrize(
+    ("header", "message_id"),
+    [
+        ("0f8e7c1d2b3a49586f7e6d5c4b3a2918", "0f8e7c1d2b3a49586f7e6d5c4b3a2918"),  # nginx's $request_id
+        ("3b241101-e2bb-4255-8caf-4136c566a962", "3b241101-e2bb-4255-8caf-4136c566a962"),
+        ("pedido:42.1_a", "pedido:42.1_a"),
+        ("x" * 129, None),
+        ("dos palabras", None),
+        ("<script>", None),
+        ("", None),
+    ],
+)
+async def test_the_request_id_is_the_message_id(rest, header: str, message_id: str | None) -> None:
+    client, agent = rest
+    assert (await client.say("ana", headers={"X-Request-ID": header}))[0] == 200
+    received = agent.received[0].message_id
+    if message_id is None:
+        assert received != header and len(received) == 32  # Rasa's own random id
+    else:
+        assert received == message_id
+
+
+async def test_a_message_sent_again_with_its_request_id_gets_the_saved_answer(rest_remembering) -> None:
+    client, agent = rest_remembering
+    first = await client.say("ana", "el enlace está caído", headers={"X-Request-ID": "req-1"})
+    # nginx resending it to another server after the first one saved the turn and died.
+    again = await client.say("ana", "el enlace está caído", headers={"X-Request-ID": "req-1"})
+    other = await client.say("ana", "el enlace está caído", headers={"X-Request-ID": "req-2"})
+    assert first[0] == again[0] == other[0] == 200
+    assert first[2] == again[2] == other[2] == [{"recipient_id": "ana", "text": "eco: el enlace está caído"}]
+    assert [m.message_id for m in agent.processed] == ["req-1", "req-2"]
+    # The same id in another conversation is another message.
+    assert (await client.say("bea", "hola", headers={"X-Request-ID": "req-1"}))[2][0]["text"] == "eco: hola"
