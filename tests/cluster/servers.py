@@ -1,4 +1,4 @@
-"""Redis and PostgreSQL servers of the tests' own, which a test may stop, start and restart.
+"""Redis and PostgreSQL servers of the tests' own, which a test may stop, start and restart; nginx.
 
 The machine's services serve the unit tests; a test that takes a service away
 (or the cluster, whose faults tests restart its database) gets its own on a
@@ -7,18 +7,26 @@ port of 16000-16999, so nothing else on the machine notices.
 
 from __future__ import annotations
 
+import contextlib
 import glob
+import json
 import os
 import shutil
 import subprocess
 import tempfile
 import time
+from collections.abc import Iterator
+from http.server import BaseHTTPRequestHandler
 from pathlib import Path
+from typing import Any
 
 import pytest
 import redis
+import requests
 from sqlalchemy import create_engine, text
 from sqlalchemy.exc import OperationalError
+
+from scripts.cluster.nginx_config import find_nginx, local_config, write_local
 
 
 class RedisServer:
@@ -146,3 +154,55 @@ class PostgresServer:
     def remove(self) -> None:
         self.stop()
         shutil.rmtree(self.base, ignore_errors=True)
+
+
+@contextlib.contextmanager
+def running_nginx(
+    run_dir: Path,
+    *,
+    rasa_port: int,
+    action_port: int,
+    rasa_backends: tuple[int, ...],
+    action_backends: tuple[int, ...],
+) -> Iterator[None]:
+    """deploy/nginx/noc.conf.j2 rendered as `make run-cluster` does, running in front of local ports."""
+    executable = find_nginx()
+    if executable is None:
+        pytest.fail("nginx is missing: `make nginx` installs Debian's nginx-light", pytrace=False)
+    config = local_config(
+        run_dir,
+        rasa_backends=tuple(f"127.0.0.1:{port}" for port in rasa_backends),
+        action_backends=tuple(f"127.0.0.1:{port}" for port in action_backends),
+        rasa_port=rasa_port,
+        action_port=action_port,
+    )
+    write_local(config, run_dir / "nginx.conf")
+    process = subprocess.Popen(
+        [executable, "-p", str(run_dir), "-c", str(run_dir / "nginx.conf"), "-e", config.error_log],
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+    )
+    try:
+        deadline = time.monotonic() + 10
+        while True:
+            try:
+                requests.get(f"http://127.0.0.1:{rasa_port}/", timeout=1)
+                break
+            except requests.ConnectionError:
+                if process.poll() is not None or time.monotonic() > deadline:
+                    raise
+                time.sleep(0.1)
+        yield
+    finally:
+        process.terminate()
+        process.wait(timeout=10)
+
+
+def answer_json(handler: BaseHTTPRequestHandler, payload: dict[str, Any]) -> None:
+    """A stand-in server's answer: 200 with ``payload`` as JSON."""
+    body = json.dumps(payload).encode()
+    handler.send_response(200)
+    handler.send_header("Content-Type", "application/json")
+    handler.send_header("Content-Length", str(len(body)))
+    handler.end_headers()
+    handler.wfile.write(body)

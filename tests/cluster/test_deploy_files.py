@@ -218,6 +218,22 @@ def test_k8s_ingress_backends_exist() -> None:
     assert "/webhooks" in paths
 
 
+def test_k8s_resends_only_the_customers_messages_and_only_on_a_broken_connection() -> None:
+    # As deploy/nginx/noc.conf.j2 does (test_nginx_config.py): a message whose pod died is sent to another.
+    resent = {}
+    for ingress in of_kind("Ingress").values():
+        annotations = ingress["metadata"].get("annotations") or {}
+        next_upstream = annotations.get("nginx.ingress.kubernetes.io/proxy-next-upstream")
+        for rule in ingress["spec"]["rules"]:
+            for path in rule["http"]["paths"]:
+                if next_upstream and "non_idempotent" in next_upstream.split():
+                    resent[path["path"]] = (path["pathType"], next_upstream)
+    assert resent == {
+        "/webhooks/rest/webhook": ("Exact", "error non_idempotent"),
+        "/webhooks/twilio/webhook": ("Exact", "error non_idempotent"),
+    }
+
+
 # --- The image --------------------------------------------------------------
 
 

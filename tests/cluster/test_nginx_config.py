@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 import subprocess
 from pathlib import Path
 
@@ -81,3 +82,33 @@ def test_the_compose_config_hides_internal_addresses() -> None:
     text = render(compose_config())
     assert "X-NOC-Upstream" not in text
     assert "daemon off;" not in text  # the container's command says it
+
+
+def location_blocks(config_text: str) -> dict[str, str]:
+    """Each ``location`` of the config by its path (``= /x`` for exact ones), with its body."""
+    blocks = {}
+    for found in re.finditer(r"^\s*location\s+([^{]+?)\s*\{", config_text, re.MULTILINE):
+        body = config_text[found.end() :]
+        blocks[found.group(1)] = body[: body.index("}")]
+    return blocks
+
+
+@pytest.mark.parametrize("config", ["local", "compose"])
+def test_only_the_customers_messages_are_resent_and_only_on_a_broken_connection(tmp_path: Path, config: str) -> None:
+    rendered = render(
+        compose_config()
+        if config == "compose"
+        else local_config(tmp_path, rasa_backends=RASA, action_backends=ACTIONS, rasa_port=1, action_port=2)
+    )
+    blocks = location_blocks(rendered)
+    resent = {path for path, body in blocks.items() if "non_idempotent" in body}
+    assert resent == {"= /webhooks/rest/webhook", "= /webhooks/twilio/webhook"}
+    for path in resent:
+        assert "proxy_pass http://rasa;" in blocks[path]
+        # Not "timeout": a slow turn may still be running on the first server.
+        assert "proxy_next_upstream error non_idempotent;" in blocks[path]
+    # nginx passes a location the headers of the levels above only if it sets none
+    # itself: each one names them all, the request id and the client's address first.
+    for path, body in blocks.items():
+        assert "proxy_set_header X-Forwarded-For $proxy_add_x_forwarded_for;" in body, path
+        assert "proxy_set_header X-Request-ID $noc_request_id;" in body, path

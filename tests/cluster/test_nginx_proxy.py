@@ -7,9 +7,7 @@ the tests see where nginx sent each request and what arrived.
 from __future__ import annotations
 
 import json
-import subprocess
 import threading
-import time
 from collections.abc import Iterator
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
@@ -17,7 +15,7 @@ from pathlib import Path
 import pytest
 import requests
 
-from scripts.cluster.nginx_config import find_nginx, local_config, write_local
+from tests.cluster.servers import answer_json, running_nginx
 
 RASA_PORT, ACTION_PORT = 16205, 16206
 RASA_BACKENDS, ACTION_BACKENDS = (16211, 16212), (16213, 16214)
@@ -27,12 +25,7 @@ class StandIn(BaseHTTPRequestHandler):
     def _answer(self) -> None:
         size = int(self.headers.get("Content-Length") or 0)
         self.rfile.read(size)
-        body = json.dumps({"port": self.server.server_address[1], "received": size}).encode()
-        self.send_response(200)
-        self.send_header("Content-Type", "application/json")
-        self.send_header("Content-Length", str(len(body)))
-        self.end_headers()
-        self.wfile.write(body)
+        answer_json(self, {"port": self.server.server_address[1], "received": size})
 
     do_GET = do_POST = _answer
 
@@ -57,38 +50,16 @@ def stand_ins() -> Iterator[dict[int, ThreadingHTTPServer]]:
 
 @pytest.fixture(scope="module")
 def nginx(tmp_path_factory: pytest.TempPathFactory, stand_ins: dict[int, ThreadingHTTPServer]) -> Iterator[Path]:
-    executable = find_nginx()
-    if executable is None:
-        pytest.fail("nginx is missing: `make nginx` installs Debian's nginx-light", pytrace=False)
     # pytest's folders are private to their owner: as root, the workers must still reach them.
     run_dir = tmp_path_factory.mktemp("nginx")
-    config = local_config(
+    with running_nginx(
         run_dir,
-        rasa_backends=tuple(f"127.0.0.1:{port}" for port in RASA_BACKENDS),
-        action_backends=tuple(f"127.0.0.1:{port}" for port in ACTION_BACKENDS),
         rasa_port=RASA_PORT,
         action_port=ACTION_PORT,
-    )
-    write_local(config, run_dir / "nginx.conf")
-    process = subprocess.Popen(
-        [executable, "-p", str(run_dir), "-c", str(run_dir / "nginx.conf"), "-e", config.error_log],
-        stdout=subprocess.DEVNULL,
-        stderr=subprocess.DEVNULL,
-    )
-    try:
-        deadline = time.monotonic() + 10
-        while True:
-            try:
-                requests.get(f"http://127.0.0.1:{RASA_PORT}/", timeout=1)
-                break
-            except requests.ConnectionError:
-                if process.poll() is not None or time.monotonic() > deadline:
-                    raise
-                time.sleep(0.1)
+        rasa_backends=RASA_BACKENDS,
+        action_backends=ACTION_BACKENDS,
+    ):
         yield run_dir
-    finally:
-        process.terminate()
-        process.wait(timeout=10)
 
 
 def ports_answering(url: str, requests_count: int, **kwargs: object) -> list[int]:
