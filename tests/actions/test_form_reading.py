@@ -248,7 +248,7 @@ async def test_a_digression_leaves_nothing_its_message_put_in_other_slots():
     ],
 )
 async def test_a_wait_heard_as_asking_for_a_person_asks_for_none(text, interrupts):
-    _, said, events = await run_form(text, requested="rebooted", intent="request_human", confidence=0.95)
+    _, _, events = await run_form(text, requested="rebooted", intent="request_human", confidence=0.95)
     assert any(e.get("event") == "action_execution_rejected" for e in events) is interrupts
 
 
