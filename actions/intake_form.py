@@ -536,11 +536,16 @@ def stated_country(tracker: Tracker) -> str | None:
 
 def in_company_name(tracker: Tracker, place: str) -> bool:
     """ "Monterrey" in "Autopartes Monterrey SA de CV" names the company, not where the service is."""
-    text = latest_text(tracker)
-    names = [expand_company_entity(text, name) for name in latest_entity_values(tracker, "company")]
+    text = latest_text(tracker).casefold()
+    names = [expand_company_entity(latest_text(tracker), name) for name in latest_entity_values(tracker, "company")]
     names.append(tracker.get_slot("company"))
     bare = place.strip(" .,;:").casefold()
-    return any(name and bare != str(name).casefold() and bare in str(name).casefold() for name in names)
+    inside = [str(n).casefold() for n in names if n and bare != str(n).casefold() and bare in str(n).casefold()]
+    if not inside:
+        return False
+    # "Textiles Arequipa S.A.C., … en la planta de Arequipa": a mention outside the name is a place.
+    spans = [(m.start(), m.end()) for name in inside for m in re.finditer(re.escape(name), text)]
+    return all(any(s <= m.start() < e for s, e in spans) for m in re.finditer(re.escape(bare), text))
 
 
 def _iso_code(value: Any) -> str | None:

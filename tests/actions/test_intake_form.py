@@ -356,3 +356,10 @@ async def test_a_service_number_is_not_also_the_phone():
         "contact_phone", "7781203345", text=text, slots=known, events=events, requested="service_id"
     )
     assert result["contact_phone"] == "+525555550921"
+
+
+async def test_a_city_in_the_company_name_and_named_again_is_the_place():
+    text = "les escribe Rosa de Textiles Arequipa S.A.C., la planta de Arequipa está sin servicio"
+    entities = [{"entity": "company", "value": "Textiles Arequipa S.A.C."}, {"entity": "location", "value": "Arequipa"}]
+    result, _ = await validate("country", "Arequipa", text=text, entities=entities, requested="contact_phone")
+    assert result["country"] == "PE"
