@@ -9,6 +9,7 @@ N días/semanas" counts calendar days from today.
 
 from __future__ import annotations
 
+import calendar
 import re
 from datetime import date, timedelta
 
@@ -30,6 +31,8 @@ _NUMERIC = re.compile(r"\b(?P<day>\d{1,2})[/.-](?P<month>\d{1,2})(?:[/.-](?P<yea
 _WEEKDAY = re.compile(rf"\b(?P<weekday>{alternation(WEEKDAYS)})\b")
 # "la semana que viene": the Monday of next week (the lead time may push it later).
 _NEXT_WEEK = re.compile(r"\b(?:semana (?:que viene|proxima|entrante)|proxima semana)\b")
+# "antes de fin de mes", "para finales de mes": the last day of this month.
+_END_OF_MONTH = re.compile(r"\bfin(?:al)?(?:es)? de(?:l)? (?:este )?mes\b")
 # "el 20" / "el 20 de este mes": that day of this month, or of the next once past.
 _DAY_OF_MONTH = re.compile(
     r"\b(?:el|dia)\s+(?P<day>\d{1,2})(?:\s+de\s+este\s+mes)?\b(?!\s*(?:de\b|[/.:-]\d|a\.?m\b|p\.?m\b|hs?\b|horas?\b))"
@@ -87,6 +90,8 @@ def parse_desired_date(text: str | None, *, today: date) -> date | str | None:
         found = _calendar_date(year, int(match["month"]), int(match["day"]), today)
     elif match := _DAY_OF_MONTH.search(words):
         found = _day_of_month(int(match["day"]), today)
+    elif _END_OF_MONTH.search(words):
+        found = today.replace(day=calendar.monthrange(today.year, today.month)[1])
     elif _NEXT_WEEK.search(words):
         found = today + timedelta(days=7 - today.weekday())
     elif re.search(r"\bpasado manana\b", words):

@@ -52,6 +52,11 @@ OUT_OF_SCOPE_CONFIDENCE = 0.8
 # ("no, mejor páseme con alguien") only when the model is this sure.
 OVERRIDE_CONFIDENCE = 0.9
 OVERRIDING_INTENTS = ("request_human", "cancel")
+# An e-mail or a phone number has a shape: an answer without one is no answer,
+# and the model leaning this far to a digression is enough ("mejor no lo
+# registre, ya funciona" to the e-mail question). Same as the fallback threshold.
+SHAPED_SLOTS = ("contact_email", "contact_phone")
+LEANING_CONFIDENCE = 0.4
 
 # Slots that change only through an explicit correction once filled.
 CORRECTING_QUESTIONS = ("confirmed", "correction_field")
@@ -156,6 +161,17 @@ def latest_intent(tracker: Tracker) -> tuple[str | None, float]:
     return intent.get("name"), float(intent.get("confidence") or 0.0)
 
 
+def leaning_intent(tracker: Tracker) -> tuple[str | None, float]:
+    """The model's intent, or under a fallback for ambiguity the intent it ranked first."""
+    intent, confidence = latest_intent(tracker)
+    if intent != "nlu_fallback":
+        return intent, confidence
+    ranked = [i for i in tracker.latest_message.get("intent_ranking") or [] if i.get("name") != "nlu_fallback"]
+    if not ranked:
+        return intent, confidence
+    return ranked[0].get("name"), float(ranked[0].get("confidence") or 0.0)
+
+
 def latest_text(tracker: Tracker) -> str:
     return str(tracker.latest_message.get("text") or "")
 
@@ -216,6 +232,11 @@ class ReadsAnswers:
     def is_digression(self, tracker: Tracker, asked: str) -> bool:
         intent, confidence = latest_intent(tracker)
         text = latest_text(tracker)
+        leaning = intent == "nlu_fallback" and bool(_PERSON_WORD.search(text.lower()))
+        if leaning:
+            # "humano" to the company question: the model was torn between asking for a
+            # person and asking whether it talks to one; either way it is no company.
+            intent, confidence = leaning_intent(tracker)
         if intent not in self.DIGRESSIONS or (text.startswith("/") and intent not in OVERRIDING_INTENTS):
             return False
         if intent in SMALL_TALK and (says_more_than_yes_no(text) or tracker.latest_message.get("entities")):
@@ -230,6 +251,8 @@ class ReadsAnswers:
             # "¿qué significa registrar?" asks about the question; it cancels nothing.
             return False
         threshold = OUT_OF_SCOPE_CONFIDENCE if intent == "out_of_scope" else DIGRESSION_CONFIDENCE
+        if leaning or (asked in SHAPED_SLOTS and intent in OVERRIDING_INTENTS and not reads_as_answer(asked, text)):
+            threshold = LEANING_CONFIDENCE
         if confidence < threshold:
             return False
         if reads_as_answer(asked, text) and not (intent in OVERRIDING_INTENTS and confidence >= OVERRIDE_CONFIDENCE):

@@ -20,7 +20,7 @@ from sqlalchemy.exc import SQLAlchemyError
 
 from actions.escalation import get_escalation_book
 from actions.intake_slots import clear_report
-from actions.intake_submit import incident_from_slots
+from actions.intake_submit import incident_from_slots, known_symptom_kind
 from actions.notify_hook import queue_handoff_notifications
 from actions.severity import classify, format_duration, get_severity_table
 from actions.store.db import get_session_factory
@@ -83,7 +83,7 @@ def consecutive_low_confidence(events: Iterable[Mapping[str, Any]]) -> int:
 
 def partial_incident(tracker: Tracker) -> NewIncident:
     """Whatever the intake has collected so far, to hand to an agent."""
-    symptom_kind = tracker.get_slot("symptom_kind")
+    symptom_kind = known_symptom_kind(tracker)
     verdict = None
     if symptom_kind:
         verdict = classify(

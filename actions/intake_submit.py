@@ -19,7 +19,7 @@ from actions.conversation import channel_name, channel_phone, intake_key, transc
 from actions.escalation import get_escalation_book
 from actions.intake_form import now_utc
 from actions.intake_slots import clear_report
-from actions.severity import Classification, classify, format_duration, get_severity_table
+from actions.severity import SYMPTOM_KINDS, Classification, classify, format_duration, get_severity_table
 from actions.store.db import get_session_factory
 from actions.store.repository import NewIncident, TranscriptEntry, open_incident
 from actions.timeparse import format_local, parse_since
@@ -90,6 +90,16 @@ def build_incident(tracker: Tracker, *, status: str) -> NewIncident:
     )
 
 
+def known_symptom_kind(tracker: Tracker) -> str | None:
+    """The slot's kind if the severity table knows it.
+
+    The incident form validates the kind, but a handoff from another form (a change
+    request) finds whatever words the entity extractor tagged in the slot.
+    """
+    kind = tracker.get_slot("symptom_kind")
+    return kind if kind in SYMPTOM_KINDS else None
+
+
 def incident_from_slots(
     tracker: Tracker,
     *,
@@ -119,7 +129,7 @@ def incident_from_slots(
         country=country,
         region=region.slug if region else None,
         symptom=tracker.get_slot("symptom"),
-        symptom_kind=tracker.get_slot("symptom_kind"),
+        symptom_kind=known_symptom_kind(tracker),
         started_at=started_at,
         timezone=book.timezone_for(country),
         started_text=started_text,

@@ -25,6 +25,7 @@ async def run_form(
     extracted: dict[str, Any] | None = None,
     form: Any = FORM,
     entities: list[dict[str, Any]] | None = None,
+    ranking: list[tuple[str, float]] | None = None,
 ) -> tuple[dict[str, Any], list[str], list[dict[str, Any]]]:
     """Run the form's validation action as Rasa would after the customer's message.
 
@@ -53,6 +54,8 @@ async def run_form(
         active_loop=form.form_name(),
     )
     tracker.latest_message["intent"]["confidence"] = confidence
+    if ranking:
+        tracker.latest_message["intent_ranking"] = [{"name": n, "confidence": c} for n, c in ranking]
     dispatcher = CollectingDispatcher()
     out = await form.run(dispatcher, tracker, domain())
     slots_set = {e["name"]: e["value"] for e in out if e.get("event") == "slot"}
@@ -237,6 +240,44 @@ async def test_a_digression_leaves_nothing_its_message_put_in_other_slots():
     )
     assert any(e.get("event") == "action_execution_rejected" for e in events)
     assert result["country"] is None and result["symptom_kind"] == "sin_servicio"
+
+
+@pytest.mark.parametrize(
+    ("requested", "text", "confidence", "interrupts"),
+    [
+        # An e-mail or phone question answered with words that hold none: the model's
+        # leaning to cancelling is enough.
+        ("contact_email", "mejor no lo registre, ya funciona", 0.56, True),
+        ("contact_phone", "déjelo así, no lo registre", 0.45, True),
+        # An answer of that shape is the answer, however the model leans.
+        ("contact_email", "rquispe@mineracerroazul.com.pe", 0.56, False),
+        # Other questions keep the 60 % bar.
+        ("service_id", "mejor no lo registre, ya funciona", 0.56, False),
+        ("contact_email", "mejor no lo registre, ya funciona", 0.3, False),
+    ],
+)
+async def test_a_cancel_the_model_leans_to_interrupts_a_shaped_question(requested, text, confidence, interrupts):
+    _, _, events = await run_form(text, requested=requested, intent="cancel", confidence=confidence)
+    assert any(e.get("event") == "action_execution_rejected" for e in events) is interrupts
+
+
+@pytest.mark.parametrize(
+    ("text", "second", "leaves"),
+    [
+        # "humano" to the company question: torn between asking for a person and asking
+        # whether it talks to one, it is no company either way.
+        ("humano", ("bot_challenge", 0.36), True),
+        # Without a word for a person, a torn model is no reason to leave the question.
+        ("Ferretería El Clavo", ("inform", 0.40), False),
+    ],
+)
+async def test_a_word_for_a_person_the_model_was_torn_on_is_no_company(text, second, leaves):
+    ranking = [("nlu_fallback", 0.4), ("request_human", 0.44), second]
+    result, _, events = await run_form(
+        text, requested="company", intent="nlu_fallback", confidence=0.4, ranking=ranking, extracted={"company": text}
+    )
+    assert any(e.get("event") == "action_execution_rejected" for e in events) is leaves
+    assert result["company"] == (None if leaves else text)
 
 
 @pytest.mark.parametrize(

@@ -99,6 +99,22 @@ async def test_handoff_saves_the_partial_intake_and_pauses(database) -> None:
     assert [m["role"] for m in record["transcript"]] == ["user", "bot", "bot", "user"]
 
 
+async def test_a_handoff_records_only_a_kind_the_severity_table_knows(database) -> None:
+    # From a change request the incident form never validated the kind: the entity
+    # extractor's words ("solo es una ampliación") are no kind and set no severity.
+    dispatcher = CollectingDispatcher()
+    tracker = make_tracker(
+        {"company": "Agroexportadora", "symptom_kind": "solo es una ampliación"},
+        events=EVENTS,
+        sender_id="s-h3",
+        active_loop="change_request_form",
+    )
+    await ActionHandoff().run(dispatcher, tracker, domain())
+    record = get_incident(database, ticket=dispatcher.messages[0]["ticket"])
+    assert record["symptom_kind"] is None and record["severity"] is None
+    assert responses(dispatcher) == ["utter_handoff_started_hours"]
+
+
 async def test_handoff_with_a_severity_gives_its_response_time(database) -> None:
     dispatcher = CollectingDispatcher()
     tracker = make_tracker({**FILLED, "confirmed": None}, events=EVENTS, sender_id="s-h2")

@@ -35,6 +35,8 @@ TODAY = date(2026, 11, 25)  # a Wednesday
         ("el 31", date(2026, 12, 31)),  # November has no 31st
         ("la semana que viene", date(2026, 11, 30)),  # the Monday of next week
         ("a más tardar la próxima semana", date(2026, 11, 30)),
+        ("antes de fin de mes", date(2026, 11, 30)),
+        ("para finales de este mes", date(2026, 11, 30)),
         ("lo antes posible", ASAP),
         ("cuanto antes por favor", ASAP),
         ("URGENTE", ASAP),
