@@ -417,7 +417,18 @@ class ValidateIncidentForm(ReadsAnswers, CustomerIdentityValidation, FormValidat
             # "buenas tardes, les escribe Ana María Ruiz" opens the conversation but
             # describes no problem: the description is asked when its turn comes.
             symptom = None
+        asked = tracker.get_slot("requested_slot")
+        if symptom and asked not in (None, "symptom") and not self.names_a_failure(tracker):
+            # In passing, while another question is asked, only words about a failure
+            # describe one: "el circuito es CO-DIA-55120" heard as a report is the ID.
+            symptom = None
         return accept("symptom", symptom, tracker) if symptom else reject("symptom", dispatcher, tracker)
+
+    @staticmethod
+    def names_a_failure(tracker: Tracker) -> bool:
+        """A kind of failure the severity table knows, tagged or in the words of the message."""
+        named = [*latest_entity_values(tracker, "symptom_kind"), *kinds_in_text(latest_text(tracker))]
+        return pick_symptom_kind(get_severity_table(), named) is not None
 
     def validate_symptom_kind(
         self, value: Any, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict

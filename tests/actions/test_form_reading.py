@@ -188,6 +188,27 @@ async def test_since_when_in_passing_is_read_from_the_opening():
     assert result["started"] == "desde hace como 2 horas"
 
 
+@pytest.mark.parametrize(
+    ("text", "described"),
+    [
+        # Heard as a problem report while the service ID is asked: the ID, not the problem.
+        ("el circuito es CO-DIA-55120", False),
+        # A failure named in passing still describes the problem.
+        ("es el CO-DIA-55120, y sigue sin servicio desde ayer", True),
+    ],
+)
+async def test_a_problem_in_passing_needs_words_about_a_failure(text, described):
+    result, _, _ = await run_form(
+        text,
+        requested="service_id",
+        intent="report_incident",
+        confidence=0.81,
+        extracted={"symptom": text, "service_id": "CO-DIA-55120"},
+    )
+    assert result["service_id"] == "CO-DIA-55120"
+    assert result["symptom"] == (text if described else None)
+
+
 async def test_a_correction_to_another_question_is_progress_not_a_bad_answer():
     result, _, _ = await run_form(
         "no, el correo esta mal, es lupita.hernandez@gindnorte.mx",
