@@ -299,6 +299,18 @@ class ValidateIncidentForm(ReadsAnswers, CustomerIdentityValidation, FormValidat
         if tracker.get_slot("symptom_kind") == QUERY_KIND:
             skipped.update(("started", "power_ok", "rebooted", "problem_persists"))
         slots = [slot for slot in domain_slots if slot not in skipped]
+        if (
+            "symptom" in slots
+            and not tracker.get_slot("symptom")
+            and tracker.get_slot("requested_slot") in (None, "symptom")
+            and latest_text(tracker).strip()
+            and is_hedge(latest_text(tracker))
+        ):
+            # "un momento" to the greeting's "¿qué problema presenta?" starts the form (the
+            # model hears an answer) but says nothing: the problem is asked again, not the
+            # next question, as a doubt to any other question re-asks it.
+            slots.remove("symptom")
+            slots.insert(0, "symptom")
         # A local phone waits for the country: ask the country first.
         if tracker.get_slot("pending_local_phone") and not tracker.get_slot("country") and "country" in slots:
             slots.remove("country")

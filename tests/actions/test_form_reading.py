@@ -182,6 +182,27 @@ async def test_a_query_skips_since_when_power_and_reboot():
     assert not {"started", "power_ok", "rebooted", "problem_persists"} & set(required)
 
 
+@pytest.mark.parametrize(
+    ("text", "requested", "first"),
+    [
+        # "un momento" to the greeting's question about the problem: the problem is asked
+        # again, not the company.
+        ("un momento", None, "symptom"),
+        ("déjeme ver", "symptom", "symptom"),
+        # Doubt to another question re-asks that question (the form's reading).
+        ("un momento", "company", "company"),
+        # Anything that is not doubt keeps the usual order.
+        ("somos de Banco Andino", None, "company"),
+    ],
+)
+async def test_doubt_to_the_greeting_asks_the_problem_again(text, requested, first):
+    tracker = make_tracker(text=text, requested=requested)
+    required = await FORM.required_slots(
+        domain()["forms"]["incident_form"]["required_slots"], CollectingDispatcher(), tracker, domain()
+    )
+    assert required[0] == first
+
+
 async def test_since_when_in_passing_is_read_from_the_opening():
     text = "no tenemos internet en la oficina de Monterrey desde hace como 2 horas, el modem esta prendido"
     result, _, _ = await run_form(text, requested=None, intent="report_incident")
