@@ -64,11 +64,11 @@ def run(cmd: list[str], **kwargs) -> None:
 def f1_scores(report_dir: Path) -> dict[str, float]:
     intents = json.loads((report_dir / "intent_report.json").read_text())
     scores = {"intent_macro_f1": intents["macro avg"]["f1-score"], "intent_accuracy": intents["accuracy"]}
-    # Named after the extractor (CRFEntityExtractor_report.json with config.yml's pipeline).
-    entity_files = sorted(report_dir.glob("CRFEntityExtractor_report.json"))
-    entity_files += sorted(report_dir.glob("DIETClassifier_report.json"))
-    if entity_files:
-        entities = json.loads(entity_files[0].read_text())
+    # Named after the extractor: the CRF's with config.yml's pipeline, DIET's before it.
+    reports = (report_dir / "CRFEntityExtractor_report.json", report_dir / "DIETClassifier_report.json")
+    entity_file = next((path for path in reports if path.exists()), None)
+    if entity_file:
+        entities = json.loads(entity_file.read_text())
         per_entity = {
             k: v for k, v in entities.items() if isinstance(v, dict) and k not in ("no_entity",) and "avg" not in k
         }
