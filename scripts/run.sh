@@ -10,6 +10,9 @@ source scripts/cluster/secrets.sh
 source scripts/env.sh
 load_env_file .env
 RASA_PORT=${RASA_PORT:-5005}
+# Loopback unless configured otherwise: a TLS proxy in front of it serves the
+# webhooks and the widget to the Internet (docs/production.md).
+RASA_HOST=${RASA_HOST:-127.0.0.1}
 ACTION_PORT=${ACTION_PORT:-5055}
 WEB_PORT=${WEB_PORT:-8080}
 export ACTION_ENDPOINT_URL=${ACTION_ENDPOINT_URL:-http://127.0.0.1:$ACTION_PORT/webhook}
@@ -37,12 +40,12 @@ $BIN/python -m actions.action_server --port "$ACTION_PORT" "${LOGGING[@]}" &
 pids+=($!)
 $BIN/python -m actions.api.server &
 pids+=($!)
-$BIN/rasa run --model models/noc.tar.gz --port "$RASA_PORT" \
+$BIN/rasa run --model models/noc.tar.gz --interface "$RASA_HOST" --port "$RASA_PORT" \
   --credentials credentials.yml --endpoints endpoints.yml "${LOGGING[@]}" &
 pids+=($!)
 
 echo "Action server  http://127.0.0.1:$ACTION_PORT"
-echo "Rasa (REST)    http://127.0.0.1:$RASA_PORT/webhooks/rest/webhook"
+echo "Rasa (REST)    http://$RASA_HOST:$RASA_PORT/webhooks/rest/webhook"
 echo "Web/API        http://127.0.0.1:$WEB_PORT/api/regions"
 echo "Agent console  http://127.0.0.1:$WEB_PORT/agents (user $ADMIN_USERNAME, password in .env)"
 echo "Loading the model takes about a minute; Ctrl-C stops everything."
