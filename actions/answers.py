@@ -520,3 +520,20 @@ def says_more_than_yes_no(text: str) -> bool:
     """Whether the message is more than a bare yes or no (then it may also ask for a person)."""
     words = re.findall(r"\w+", prepare(text))
     return len(words) > 3
+
+
+# --- a power cut beyond the site ----------------------------------------------------------
+
+# "se fue la luz en toda la zona", "apagón en el sector", "corte de la empresa eléctrica":
+# no breaker or UPS at the site brings power back, so the customer is not asked to.
+_AREA_CUT = re.compile(
+    r"\b(?:(?:toda|en) (?:la|el|esta|este) (?:zona|sector|barrio|colonia|cuadra|ciudad|manzana|urbanizacion|comuna|"
+    r"municipio|pueblo)|todo el (?:sector|barrio|edificio|centro comercial|parque industrial|pueblo)|"
+    r"apagon|corte (?:general|programado|masivo)|racionamiento|(?:la )?(?:empresa|compania) (?:electrica|de luz)|"
+    r"(?:los|las) vecin[oa]s (?:tampoco|estan igual|tambien))\b"
+)
+
+
+def outage_beyond_site(text: str) -> bool:
+    """Whether the message puts the power cut outside the customer's site (a zone, the utility)."""
+    return bool(_AREA_CUT.search(prepare(text)))

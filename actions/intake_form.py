@@ -19,7 +19,7 @@ from rasa_sdk.executor import CollectingDispatcher
 from rasa_sdk.forms import FormValidationAction
 from rasa_sdk.types import DomainDict
 
-from actions.answers import asks_back, is_hedge
+from actions.answers import asks_back, is_hedge, outage_beyond_site
 from actions.conversation import channel_phone
 from actions.escalation import get_escalation_book
 from actions.form_reading import (
@@ -486,7 +486,7 @@ class ValidateIncidentForm(ReadsAnswers, CustomerIdentityValidation, FormValidat
     def validate_power_ok(
         self, value: Any, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict
     ) -> Result:
-        if value is False and not tracker.get_slot("power_warned"):
+        if value is False and not tracker.get_slot("power_warned") and not outage_beyond_site(latest_text(tracker)):
             dispatcher.utter_message(response="utter_restore_power_first")
             return {"power_ok": None, "power_warned": True}
         if value is False:

@@ -145,6 +145,22 @@ async def test_power_problem_asks_to_restore_then_accepts():
     assert said == ["utter_power_problem_noted"]
 
 
+@pytest.mark.parametrize(
+    ("text", "warned"),
+    [
+        ("no, se fue la luz en toda la zona", False),
+        ("no hay luz, los vecinos tampoco tienen", False),
+        ("no, el breaker se bajó", True),
+        ("no, está apagado", True),
+    ],
+)
+async def test_a_power_cut_beyond_the_site_is_noted_at_once(text, warned):
+    # No breaker or UPS at the site brings back a zone's power: no restore instructions.
+    result, said = await validate("power_ok", False, text=text)
+    assert said == (["utter_restore_power_first"] if warned else ["utter_power_problem_noted"])
+    assert result["power_ok"] is (None if warned else False)
+
+
 async def test_not_rebooted_asks_to_reboot():
     result, said = await validate("rebooted", False)
     assert result == {"rebooted": False}

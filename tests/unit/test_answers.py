@@ -7,7 +7,7 @@ from pathlib import Path
 import pytest
 import yaml
 
-from actions.answers import YES_NO_SLOTS, is_hedge, read_triage, read_yes_no
+from actions.answers import YES_NO_SLOTS, is_hedge, outage_beyond_site, read_triage, read_yes_no
 
 PHRASES = Path(__file__).resolve().parents[1] / "conversation" / "phrases"
 
@@ -166,3 +166,20 @@ def test_held_out_half_of_the_banks() -> None:
         inverted += any(key in expect and expect[key] != value for key, value in taken.items())
     assert right / len(cases) >= 0.95
     assert inverted <= 1
+
+
+@pytest.mark.parametrize(
+    ("text", "beyond"),
+    [
+        ("no, se fue la luz en toda la zona", True),
+        ("no, hay un apagon en el sector", True),
+        ("corte programado de la empresa eléctrica", True),
+        ("no hay luz en todo el edificio", True),
+        ("no hay luz, los vecinos tampoco tienen", True),
+        ("no, el breaker se bajó", False),
+        ("no, en la oficina no hay luz", False),
+        ("está apagado, no sé por qué", False),
+    ],
+)
+def test_a_power_cut_beyond_the_site(text, beyond):
+    assert outage_beyond_site(text) is beyond
