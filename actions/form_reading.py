@@ -232,7 +232,8 @@ class ReadsAnswers:
     def is_digression(self, tracker: Tracker, asked: str) -> bool:
         intent, confidence = latest_intent(tracker)
         text = latest_text(tracker)
-        leaning = intent == "nlu_fallback" and bool(_PERSON_WORD.search(text.lower()))
+        names_a_person = bool(_PERSON_WORD.search(text.lower()))
+        leaning = intent == "nlu_fallback" and names_a_person
         if leaning:
             # "humano" to the company question: the model was torn between asking for a
             # person and asking whether it talks to one; either way it is no company.
@@ -243,19 +244,20 @@ class ReadsAnswers:
             # "Buenas, soy Juan Pérez" greets and answers, and "Yanira Batista" alone
             # may be heard as a greeting: a message with an entity is an answer.
             return False
-        if is_hedge(text) and (intent != "request_human" or not _PERSON_WORD.search(text.lower())):
+        if is_hedge(text) and (intent != "request_human" or not names_a_person):
             # "Déjeme preguntar" is not a cancellation, nor "un momento por favor" a request
             # for a person, whatever the model heard; "un momento, páseme con un agente" is.
             return False
         if intent == "cancel" and asks_back(text):
             # "¿qué significa registrar?" asks about the question; it cancels nothing.
             return False
+        answered = reads_as_answer(asked, text)
         threshold = OUT_OF_SCOPE_CONFIDENCE if intent == "out_of_scope" else DIGRESSION_CONFIDENCE
-        if leaning or (asked in SHAPED_SLOTS and intent in OVERRIDING_INTENTS and not reads_as_answer(asked, text)):
+        if leaning or (asked in SHAPED_SLOTS and intent in OVERRIDING_INTENTS and not answered):
             threshold = LEANING_CONFIDENCE
         if confidence < threshold:
             return False
-        if reads_as_answer(asked, text) and not (intent in OVERRIDING_INTENTS and confidence >= OVERRIDE_CONFIDENCE):
+        if answered and not (intent in OVERRIDING_INTENTS and confidence >= OVERRIDE_CONFIDENCE):
             # "para mañana" to the date question is the date, even if the model heard "cancel".
             return False
         if asked in YES_NO_SLOTS and read_yes_no(asked, text, intent=intent, confidence=confidence) is not None:
