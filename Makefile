@@ -7,7 +7,7 @@ PYTHON310 ?= $(or $(shell ls -d "$$(pyenv root 2>/dev/null)"/versions/3.10.*/bin
 VENV := .venv
 BIN := $(VENV)/bin
 MODEL := models/noc.tar.gz
-TRAINING_FILES := config.yml domain.yml $(shell find data -name '*.yml' 2>/dev/null)
+TRAINING_FILES := config.yml domain.yml $(shell find data -name '*.yml' 2>/dev/null) $(wildcard rasa_plugins/*.py)
 
 export ACTION_PORT ?= 5055
 export ACTION_ENDPOINT_URL ?= http://127.0.0.1:$(ACTION_PORT)/webhook
@@ -67,7 +67,7 @@ db: $(BIN)/.installed .env ## Create or upgrade the database schema
 	$(BIN)/python -m actions.store.migrate
 
 lint: $(BIN)/.installed ## ruff
-	$(BIN)/ruff check actions rasa_sdk_plugins tests scripts
+	$(BIN)/ruff check actions rasa_plugins rasa_sdk_plugins tests scripts
 
 validate: $(BIN)/.installed ## rasa data validate --fail-on-warnings (see scripts/validate_data.py)
 	$(BIN)/python scripts/validate_data.py
