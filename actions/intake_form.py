@@ -45,6 +45,7 @@ from actions.validators import (
     correction_field,
     expand_company_entity,
     expand_person_entity,
+    has_accented_email,
     is_a_sentence,
     normalize_email,
     normalize_service_id,
@@ -265,7 +266,11 @@ class CustomerIdentityValidation:
         self, value: Any, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict
     ) -> Result:
         email = normalize_email(value)
-        return accept("contact_email", email, tracker) if email else reject("contact_email", dispatcher, tracker)
+        if email:
+            return accept("contact_email", email, tracker)
+        accented = has_accented_email(latest_text(tracker))
+        response = "utter_invalid_contact_email_accents" if accented else None
+        return reject("contact_email", dispatcher, tracker, response=response)
 
 
 class ValidateIncidentForm(ReadsAnswers, CustomerIdentityValidation, FormValidationAction):

@@ -182,6 +182,17 @@ def normalize_email(text: str | None) -> str | None:
     return f"{local}@{domain}"
 
 
+# An address-like run whose letters include accents or ñ ("bajú@micoope.com.gt"):
+# such addresses exist (SMTPUTF8) but corporate mail seldom takes them, and the
+# customer has usually added the accent by habit; the answer says so.
+_ACCENTED_EMAIL = re.compile(r"[\w.+%'\-]+@[\w\-]+(?:\.[\w\-]+)+")
+
+
+def has_accented_email(text: str | None) -> bool:
+    """Whether the text holds something shaped as an e-mail with non-ASCII letters."""
+    return any(not match.group().isascii() for match in _ACCENTED_EMAIL.finditer(text or ""))
+
+
 # --- person name --------------------------------------------------------------
 
 _NAME_PREFIXES = (
@@ -283,15 +294,63 @@ def clean_person_name(text: str | None) -> str | None:
 
 # Capitalised words that open a sentence, never a name ("Les escribe Ana…").
 _NOT_NAME_WORDS = {
-    "soy", "habla", "les", "le", "te", "me", "mi", "buenas", "buenos", "hola", "escribe", "saluda", "el", "la",
-    "de", "con", "yo", "nombre", "contacto", "atentamente", "ing", "lic", "dr", "dra", "sr", "sra", "buen", "dia",
+    "soy",
+    "habla",
+    "les",
+    "le",
+    "te",
+    "me",
+    "mi",
+    "buenas",
+    "buenos",
+    "hola",
+    "escribe",
+    "saluda",
+    "el",
+    "la",
+    "de",
+    "con",
+    "yo",
+    "nombre",
+    "contacto",
+    "atentamente",
+    "ing",
+    "lic",
+    "dr",
+    "dra",
+    "sr",
+    "sra",
+    "buen",
+    "dia",
 }
 
 
 # Capitalised words that open a sentence, never part of a company's name ("Somos Grupo…").
 _NOT_COMPANY_WORDS = {
-    "soy", "somos", "hola", "buenas", "buenos", "buen", "dia", "les", "le", "te", "escribe", "escribo",
-    "trabajo", "trabajamos", "llamo", "llamamos", "es", "de", "del", "desde", "para", "por", "con", "en",
+    "soy",
+    "somos",
+    "hola",
+    "buenas",
+    "buenos",
+    "buen",
+    "dia",
+    "les",
+    "le",
+    "te",
+    "escribe",
+    "escribo",
+    "trabajo",
+    "trabajamos",
+    "llamo",
+    "llamamos",
+    "es",
+    "de",
+    "del",
+    "desde",
+    "para",
+    "por",
+    "con",
+    "en",
 }
 
 
@@ -409,7 +468,7 @@ _SUFFIX_THAT_CONTINUES = re.compile(r"(?:\bS\.?\s?A\.?|\bS\.\s?de\s+R\.?\s?L\.?)
 
 
 def _with_suffix_end(text: str, start: int, value: str) -> str:
-    """"Autopartes Monterrey SA" tagged of "…SA de CV": the suffix goes on to its end."""
+    """ "Autopartes Monterrey SA" tagged of "…SA de CV": the suffix goes on to its end."""
     rest = _SUFFIX_CONTINUES.match(text[start + len(value) :]) if _SUFFIX_THAT_CONTINUES.search(value) else None
     if not rest:
         return value

@@ -139,7 +139,8 @@ class FailureKindReader(GraphComponent):
                 if found.get("value") in self._kinds:
                     continue
                 reading = self._model.read(text[found["start"] : found["end"]])
-                if self._model.agrees(text, found["start"], found["end"], reading):
+                taken = [(e["start"], e["end"]) for e in entities if e["entity"] != self._config["entity"]]
+                if self._model.agrees(text, found["start"], found["end"], reading, taken=taken):
                     found["value"] = reading.kind
                     found.setdefault("processors", []).append(self.__class__.__name__)
             # No span, or only spans that tell no kind (the CRF tagged just "no" in "no

@@ -50,11 +50,28 @@ def word_spans(text: str, *, longest: int = 5) -> list[tuple[int, int]]:
     return [(words[i][0], words[i + n - 1][1]) for n in range(1, longest + 1) for i in range(len(words) - n + 1)]
 
 
-def around_span(text: str, start: int, end: int, *, words: int = 2) -> tuple[int, int]:
-    """(start, end) of the span widened by up to `words` words on each side."""
-    before = [m.start() for m in re.finditer(r"\w+", text[:start])][-words:]
-    after = [m.end() for m in re.finditer(r"\w+", text[end:])][:words]
-    return (before[0] if before else start, end + after[-1] if after else end)
+def around_span(
+    text: str, start: int, end: int, *, words: int = 2, taken: Sequence[tuple[int, int]] = ()
+) -> tuple[int, int]:
+    """(start, end) of the span widened by up to `words` words on each side.
+
+    It stops at a word inside a `taken` (start, end): another entity's words
+    ("Bucaramanga", "las 7") are its own, not the failure's context.
+    """
+
+    def free(match: re.Match[str]) -> bool:
+        return not any(match.start() < t_end and t_start < match.end() for t_start, t_end in taken)
+
+    new_start, new_end = start, end
+    for match in [m for m in re.finditer(r"\w+", text[:start])][::-1][:words]:
+        if not free(match):
+            break
+        new_start = match.start()
+    for match in [m for m in re.finditer(r"\w+", text) if m.start() >= end][:words]:
+        if not free(match):
+            break
+        new_end = match.end()
+    return new_start, new_end
 
 
 @dataclass
@@ -125,11 +142,13 @@ class FailureKindModel:
             return None
         readings = self._readings([text[start:end] for start, end in spans], threshold=threshold)
         best = max(range(len(spans)), key=lambda i: (readings[i].kind is not None, readings[i].confidence))
-        if not self.agrees(text, *spans[best], readings[best]):
+        if not self.agrees(text, *spans[best], readings[best], taken=taken):
             return None
         return (*spans[best], readings[best])
 
-    def agrees(self, text: str, start: int, end: int, reading: Reading) -> bool:
+    def agrees(
+        self, text: str, start: int, end: int, reading: Reading, *, taken: Sequence[tuple[int, int]] = ()
+    ) -> bool:
         """Whether the words around a span lean to the same kind as the span.
 
         "baja" alone leans to lentitud and "conexión" to sin_servicio, but "el
@@ -138,7 +157,7 @@ class FailureKindModel:
         """
         if reading.kind is None:
             return False
-        around = self._readings([text[slice(*around_span(text, start, end))]], threshold=0.0)[0]
+        around = self._readings([text[slice(*around_span(text, start, end, taken=taken))]], threshold=0.0)[0]
         return around.kind == reading.kind
 
     def _made_of_failure_words(self, run: str) -> bool:

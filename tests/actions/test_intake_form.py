@@ -379,3 +379,18 @@ async def test_a_city_in_the_company_name_and_named_again_is_the_place():
     entities = [{"entity": "company", "value": "Textiles Arequipa S.A.C."}, {"entity": "location", "value": "Arequipa"}]
     result, _ = await validate("country", "Arequipa", text=text, entities=entities, requested="contact_phone")
     assert result["country"] == "PE"
+
+
+@pytest.mark.parametrize(
+    ("answer", "said"),
+    [
+        # an accent or ñ added by habit: the answer says what is wrong
+        ("bajú@micoope.com.gt", "utter_invalid_contact_email_accents"),
+        ("mi correo es peña.luis@ferreteria.com.pe", "utter_invalid_contact_email_accents"),
+        ("luis arroba ferreteria punto com", "utter_invalid_contact_email"),
+    ],
+)
+async def test_an_email_with_accents_is_refused_saying_why(answer, said):
+    result, told = await validate("contact_email", answer, text=answer)
+    assert result["contact_email"] is None
+    assert told == [said]

@@ -68,6 +68,8 @@ def test_phrases_naming_no_failure_get_no_kind(parse: Any) -> None:
     [
         # tried as customers on 2026-12-07: tagged by the CRF, known to no synonym
         ("hola, desde las 7 el internet se va y regresa", "intermitente"),
+        # the neighbours of the span are other entities' words, not its context
+        ("el internet de la oficina de Bucaramanga se va y regresa desde las 7 de la manana", "intermitente"),
         ("buenas, se nos cortó todo el servicio en la oficina", "sin_servicio"),
         # a training sentence the CRF tags only "no" in
         ("no jala el internet", "sin_servicio"),

@@ -91,3 +91,11 @@ def test_find(
 def test_around_span(text: str, span: tuple[int, int], expected: str) -> None:
     start, end = around_span(text, *span)
     assert text[start:end] == expected
+
+
+def test_around_span_stops_at_other_entities() -> None:
+    text = "la oficina de Bucaramanga se va y regresa desde las 7"
+    start = text.index("se va")
+    taken = [(text.index("Bucaramanga"), text.index(" se va")), (text.index("las 7"), len(text))]
+    widened = around_span(text, start, start + len("se va y regresa"), taken=taken)
+    assert text[slice(*widened)] == "se va y regresa desde"

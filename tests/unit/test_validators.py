@@ -11,6 +11,7 @@ from actions.validators import (
     clean_person_name,
     clean_symptom,
     correction_field,
+    has_accented_email,
     normalize_email,
     normalize_service_id,
     normalize_text,
@@ -506,3 +507,18 @@ def test_a_first_message_that_only_greets_describes_no_problem(text: str, names:
     from actions.validators import says_what_happens
 
     assert says_what_happens(text, names) is expected
+
+
+@pytest.mark.parametrize(
+    ("text", "expected"),
+    [
+        ("bajú@micoope.com.gt", True),
+        ("es peña@empresa.com, el de la oficina", True),
+        ("ana@empresá.com", True),
+        ("ana.ruiz@bancoandino.com.co", False),
+        ("José Pérez, sin correo", False),
+        ("", False),
+    ],
+)
+def test_has_accented_email(text: str, expected: bool) -> None:
+    assert has_accented_email(text) is expected
