@@ -124,7 +124,9 @@ def record_value(record: Mapping[str, Any], name: str) -> Any:
     if name == "started":
         return True if record.get("started_text") else None
     if name == "description":
-        return True if record.get("description") else None
+        # A change request's own record has a description; the partial record of a
+        # change request handed to an agent keeps it as the case's symptom.
+        return True if record.get("description") or record.get("symptom") else None
     value = record.get(name)
     return None if value == "" else value
 

@@ -115,6 +115,20 @@ async def test_a_handoff_records_only_a_kind_the_severity_table_knows(database) 
     assert responses(dispatcher) == ["utter_handoff_started_hours"]
 
 
+async def test_a_handoff_from_a_change_request_records_what_was_asked(database) -> None:
+    dispatcher = CollectingDispatcher()
+    asked = "cambiar los DNS del servicio PE-INT-004512 a 8.8.8.8"
+    tracker = make_tracker(
+        {"company": "Agroexportadora", "change_description": asked},
+        events=EVENTS,
+        sender_id="s-h4",
+        active_loop="change_request_form",
+    )
+    await ActionHandoff().run(dispatcher, tracker, domain())
+    record = get_incident(database, ticket=dispatcher.messages[0]["ticket"])
+    assert record["symptom"] == asked
+
+
 async def test_handoff_with_a_severity_gives_its_response_time(database) -> None:
     dispatcher = CollectingDispatcher()
     tracker = make_tracker({**FILLED, "confirmed": None}, events=EVENTS, sender_id="s-h2")

@@ -32,7 +32,7 @@ from scripts.conversation.customers import (
     phone_country,
     same_value,
 )
-from scripts.conversation.scoring import compare_record, longest_runs, score
+from scripts.conversation.scoring import compare_record, longest_runs, record_value, score
 from scripts.conversation.simulate import Conversation, Exchange
 
 BANKS = load_banks()
@@ -369,3 +369,16 @@ def test_a_record_value_taken_from_an_unusable_answer_is_invented_and_taken() ->
     result = score(conversation)
     assert "company" in result.invented and result.unusable_taken == ["confirmed"]
     assert not result.success
+
+
+@pytest.mark.parametrize(
+    ("record", "expected"),
+    [
+        ({"description": "cambiar los DNS"}, True),
+        # a change request handed to an agent: its partial record keeps the request as symptom
+        ({"symptom": "cambiar los DNS", "description": None}, True),
+        ({"symptom": None}, None),
+    ],
+)
+def test_record_value_of_a_description(record: dict, expected: bool | None) -> None:
+    assert record_value(record, "description") is expected
