@@ -135,11 +135,12 @@ class FailureKindReader(GraphComponent):
             text = message.get(TEXT) or ""
             entities = message.get(ENTITIES) or []
             failures = [found for found in entities if found.get("entity") == self._config["entity"]]
+            # Other entities' words are theirs: no failure is read in them, nor as its context.
+            taken = [(e["start"], e["end"]) for e in entities if e.get("entity") != self._config["entity"]]
             for found in failures:
                 if found.get("value") in self._kinds:
                     continue
                 reading = self._model.read(text[found["start"] : found["end"]])
-                taken = [(e["start"], e["end"]) for e in entities if e["entity"] != self._config["entity"]]
                 if self._model.agrees(text, found["start"], found["end"], reading, taken=taken):
                     found["value"] = reading.kind
                     found.setdefault("processors", []).append(self.__class__.__name__)
@@ -147,12 +148,10 @@ class FailureKindReader(GraphComponent):
             # jala el internet"): look for the words that do.
             intent = (message.get(INTENT) or {}).get("name")
             if intent in self._config["find_intents"] and not any(f.get("value") in self._kinds for f in failures):
-                self._find(message, text, entities)
+                self._find(message, text, entities, taken)
         return messages
 
-    def _find(self, message: Message, text: str, entities: list[dict[str, Any]]) -> None:
-        others = [found for found in entities if found.get("entity") != self._config["entity"]]
-        taken = [(found["start"], found["end"]) for found in others]
+    def _find(self, message: Message, text: str, entities: list[dict[str, Any]], taken: list[tuple[int, int]]) -> None:
         found = self._model.find(text, threshold=self._config["find_threshold"], taken=taken)
         if found is None:
             return

@@ -50,6 +50,11 @@ def word_spans(text: str, *, longest: int = 5) -> list[tuple[int, int]]:
     return [(words[i][0], words[i + n - 1][1]) for n in range(1, longest + 1) for i in range(len(words) - n + 1)]
 
 
+def overlaps(start: int, end: int, taken: Sequence[tuple[int, int]]) -> bool:
+    """Whether [start, end) shares a character with any of the `taken` spans."""
+    return any(start < taken_end and taken_start < end for taken_start, taken_end in taken)
+
+
 def around_span(
     text: str, start: int, end: int, *, words: int = 2, taken: Sequence[tuple[int, int]] = ()
 ) -> tuple[int, int]:
@@ -58,17 +63,13 @@ def around_span(
     It stops at a word inside a `taken` (start, end): another entity's words
     ("Bucaramanga", "las 7") are its own, not the failure's context.
     """
-
-    def free(match: re.Match[str]) -> bool:
-        return not any(match.start() < t_end and t_start < match.end() for t_start, t_end in taken)
-
     new_start, new_end = start, end
     for match in [m for m in re.finditer(r"\w+", text[:start])][::-1][:words]:
-        if not free(match):
+        if overlaps(*match.span(), taken):
             break
         new_start = match.start()
     for match in [m for m in re.finditer(r"\w+", text) if m.start() >= end][:words]:
-        if not free(match):
+        if overlaps(*match.span(), taken):
             break
         new_end = match.end()
     return new_start, new_end
@@ -135,8 +136,7 @@ class FailureKindModel:
         spans = [
             (start, end)
             for start, end in word_spans(text)
-            if not any(start < other_end and other_start < end for other_start, other_end in taken)
-            and self._made_of_failure_words(text[start:end])
+            if not overlaps(start, end, taken) and self._made_of_failure_words(text[start:end])
         ]
         if not spans:
             return None
@@ -162,8 +162,9 @@ class FailureKindModel:
 
     def _made_of_failure_words(self, run: str) -> bool:
         words = normalize(run).split()
+        # Stop words are matched as written (with accents), without the punctuation.
         return all(word in self.vocabulary for word in words) and not all(
-            word in STOP_WORDS for word in run.lower().split()
+            word in STOP_WORDS for word in re.findall(r"\w+", run.lower())
         )
 
     def _readings(self, phrases: list[str], *, threshold: float | None = None) -> list[Reading]:
