@@ -101,7 +101,7 @@ def partial_incident(tracker: Tracker) -> NewIncident:
         verdict=verdict,
         # From a change request, what the customer asked is the case's description,
         # in their words: without it the agent's record held no word of the request.
-        symptom=tracker.get_slot("symptom") or tracker.get_slot("change_description"),
+        symptom_fallback=tracker.get_slot("change_description"),
     )
 
 

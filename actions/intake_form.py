@@ -442,10 +442,20 @@ class ValidateIncidentForm(ReadsAnswers, CustomerIdentityValidation, FormValidat
         return accept("symptom", symptom, tracker) if symptom else reject("symptom", dispatcher, tracker)
 
     @staticmethod
-    def names_a_failure(tracker: Tracker) -> bool:
+    def kinds_named(tracker: Tracker) -> list[str]:
+        """The kinds the latest message names: tagged, or in its words (not a button's payload).
+
+        "Solo algunas computadoras no tienen internet": the model tags the failure,
+        the words also give the scope, which decides the severity.
+        """
+        named = latest_entity_values(tracker, "symptom_kind")
+        if not latest_text(tracker).startswith("/"):
+            named += kinds_in_text(latest_text(tracker))
+        return named
+
+    def names_a_failure(self, tracker: Tracker) -> bool:
         """A kind of failure the severity table knows, tagged or in the words of the message."""
-        named = [*latest_entity_values(tracker, "symptom_kind"), *kinds_in_text(latest_text(tracker))]
-        return pick_symptom_kind(get_severity_table(), named) is not None
+        return pick_symptom_kind(get_severity_table(), self.kinds_named(tracker)) is not None
 
     def validate_symptom_kind(
         self, value: Any, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict
@@ -457,11 +467,7 @@ class ValidateIncidentForm(ReadsAnswers, CustomerIdentityValidation, FormValidat
         asked = tracker.get_slot("requested_slot")
         first_time = value_before_latest_message(tracker, "symptom_kind") is None
         if first_time or asked in ("symptom", "symptom_kind", *CORRECTING_QUESTIONS):
-            named += latest_entity_values(tracker, "symptom_kind")
-            if not latest_text(tracker).startswith("/"):
-                # "Solo algunas computadoras no tienen internet": the model tags the
-                # failure, the words also give the scope, which decides the severity.
-                named += kinds_in_text(latest_text(tracker))
+            named += self.kinds_named(tracker)
         kind = pick_symptom_kind(get_severity_table(), named)
         return accept("symptom_kind", kind, tracker) if kind else reject("symptom_kind", dispatcher, tracker)
 

@@ -108,12 +108,12 @@ def incident_from_slots(
     started_at: datetime | None,
     started_text: str | None,
     verdict: Classification | None,
-    symptom: str | None = None,
+    symptom_fallback: str | None = None,
 ) -> NewIncident:
     """The record of what the intake's slots hold (a confirmed report, or a partial one for an agent).
 
-    `symptom`, when given, stands for the symptom slot (a handoff from a change
-    request records what was asked).
+    `symptom_fallback` is recorded as the symptom when the slot is empty (a
+    handoff from a change request records what was asked).
     """
     book = get_escalation_book()
     country = tracker.get_slot("country")
@@ -133,7 +133,7 @@ def incident_from_slots(
         contact_email=tracker.get_slot("contact_email"),
         country=country,
         region=region.slug if region else None,
-        symptom=symptom or tracker.get_slot("symptom"),
+        symptom=tracker.get_slot("symptom") or symptom_fallback,
         symptom_kind=known_symptom_kind(tracker),
         started_at=started_at,
         timezone=book.timezone_for(country),
