@@ -1,18 +1,25 @@
-"""Event broker that writes every conversation's messages to the database, live.
+"""Every conversation's messages for the agents, live: what the log holds and who writes it.
 
-Enabled in ``endpoints.yml``::
+The agent console reads each conversation from ``conversation_messages``
+(``actions.store.conversation_log``): user and bot messages, pause and resume,
+including what a customer writes while the bot is paused for an agent, which
+no action ever sees. :func:`new_log_entries` says which of a conversation's
+new events are logged, and how.
 
-    event_broker:
-      type: actions.channels.conversation_log.ConversationLogBroker
+* Conversations kept in the database (PostgreSQL, ``make run``'s SQLite file):
+  the tracker store adds the entries in the very transaction that saves the
+  turn (``actions.stores.tracker``), so a turn is in the log exactly when it is
+  in the conversation, even if the server dies right after saving it.
+* Conversations kept in memory (the tests' default): the event broker below,
+  enabled in ``endpoints.yml``::
 
-Rasa publishes each new tracker event (user and bot messages, pause, resume)
-when it saves a tracker; that includes the messages a customer writes while
-the bot is paused for an agent, which no action ever sees. The agent console
-reads them from ``conversation_messages`` (``actions.store.conversation_log``).
+      event_broker:
+        type: actions.channels.conversation_log.ConversationLogBroker
 
-``publish`` is called on Rasa's event loop, so it only queues the event: one
-background thread writes batches to the database. A database error is logged
-and the batch dropped; the conversation itself never waits or fails on it.
+  Rasa publishes each new event when it saves a tracker; ``publish`` runs on
+  Rasa's event loop, so it only queues it and one background thread writes
+  batches. A database error is logged and the batch dropped. The database
+  stores skip this broker: they have written the entries already.
 """
 
 from __future__ import annotations
@@ -22,12 +29,13 @@ import logging
 import queue
 import threading
 from collections import OrderedDict
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from datetime import datetime, timezone
 from typing import Any
 
 from rasa.core.brokers.broker import EventBroker
 from rasa.shared.core.constants import EXTERNAL_MESSAGE_PREFIX
+from rasa.shared.core.events import BotUttered, Event
 from rasa.utils.endpoints import EndpointConfig
 from sqlalchemy.exc import SQLAlchemyError
 from sqlalchemy.orm import sessionmaker
@@ -73,6 +81,35 @@ def message_from_event(
     return None
 
 
+def offered_buttons(event: Mapping[str, Any]) -> dict[str, str]:
+    """payload -> title of the buttons a bot event offers (a press arrives as its payload)."""
+    buttons = (event.get("data") or {}).get("buttons") or []
+    return {b["payload"]: b.get("title") for b in buttons if b.get("payload")}
+
+
+def new_log_entries(sender_id: str, events: Sequence[Event], new_count: int) -> list[LoggedMessage]:
+    """The log entries of the last ``new_count`` of a conversation's ``events``.
+
+    A pressed button is logged with the title the latest bot message before it
+    offered, as the customer saw it.
+    """
+    start = len(events) - new_count
+    menu: dict[str, str] = {}
+    for event in reversed(events[:start]):
+        if isinstance(event, BotUttered):
+            menu = offered_buttons(event.as_dict())
+            break
+    entries = []
+    for event in events[start:]:
+        data = {**event.as_dict(), "sender_id": sender_id}
+        if data.get("event") == "bot":
+            menu = offered_buttons(data)
+        entry = message_from_event(data, menu)
+        if entry is not None:
+            entries.append(entry)
+    return entries
+
+
 class ConversationLogBroker(EventBroker):
     def __init__(self, session_factory: sessionmaker) -> None:
         self._session_factory = session_factory
@@ -92,8 +129,7 @@ class ConversationLogBroker(EventBroker):
     def publish(self, event: dict[str, Any]) -> None:
         sender_id = event.get("sender_id")
         if event.get("event") == "bot" and isinstance(sender_id, str):
-            buttons = (event.get("data") or {}).get("buttons") or []
-            self._menus[sender_id] = {b["payload"]: b.get("title") for b in buttons if b.get("payload")}
+            self._menus[sender_id] = offered_buttons(event)
             self._menus.move_to_end(sender_id)
             while len(self._menus) > _MAX_REMEMBERED_MENUS:
                 self._menus.popitem(last=False)

@@ -1,7 +1,9 @@
 """The live conversation log: every message of every conversation, in order.
 
-The Rasa server writes user and bot messages here through its event broker
-(``actions.channels.conversation_log``); the console writes agents' replies
+The Rasa server writes user and bot messages here in the transaction that
+saves the conversation (``actions.stores.tracker``; through its event broker,
+``actions.channels.conversation_log``, when conversations are kept in
+memory); the console writes agents' replies
 and system notes. The console's live view of a conversation reads it.
 Each function is one unit of work.
 """
@@ -13,7 +15,7 @@ from dataclasses import dataclass
 from datetime import datetime, timezone
 
 from sqlalchemy import insert, select
-from sqlalchemy.orm import sessionmaker
+from sqlalchemy.orm import Session, sessionmaker
 
 from actions.store.db import READ_ONLY_OPTIONS
 from actions.store.models import CONVERSATION_ROLES, ConversationMessage
@@ -34,8 +36,7 @@ def _clean(text: str) -> str:
     return text.replace("\x00", "\ufffd")
 
 
-def append_messages(session_factory: sessionmaker, *, messages: Sequence[LoggedMessage]) -> None:
-    """Store ``messages`` in one transaction. Raises ValueError on a bad role or naive time."""
+def _rows(messages: Sequence[LoggedMessage]) -> list[dict]:
     rows = []
     for message in messages:
         if message.role not in CONVERSATION_ROLES:
@@ -52,10 +53,22 @@ def append_messages(session_factory: sessionmaker, *, messages: Sequence[LoggedM
                 "agent_id": message.agent_id,
             }
         )
-    if not rows:
+    return rows
+
+
+def add_messages(session: Session, *, messages: Sequence[LoggedMessage]) -> None:
+    """Add ``messages`` to ``session``'s transaction (the caller commits). Raises ValueError as below."""
+    rows = _rows(messages)
+    if rows:
+        session.execute(insert(ConversationMessage), rows)
+
+
+def append_messages(session_factory: sessionmaker, *, messages: Sequence[LoggedMessage]) -> None:
+    """Store ``messages`` in one transaction. Raises ValueError on a bad role or naive time."""
+    if not messages:
         return
     with session_factory() as s, s.begin():
-        s.execute(insert(ConversationMessage), rows)
+        add_messages(s, messages=messages)
 
 
 def list_messages(

@@ -18,11 +18,15 @@ All are Rasa's classes with three changes:
 * database errors that a restart or failover causes are retried for a few
   seconds; after that the turn fails instead of Rasa's ``FailSafeTrackerStore``
   answering from an empty conversation;
-* the event broker (the live conversation log) gets the new events without
-  reading the whole conversation back: Rasa's ``stream_events`` retrieves and
-  replays it on every save just to count the events already stored, about a
-  tenth of a turn's time. Here the count comes from what was saved last
-  (memory) or from the count query the SQL store runs anyway.
+* the agents' live log (``actions.channels.conversation_log``): the SQL
+  stores add a turn's log entries in the transaction that saves the turn, so
+  the log never misses a saved turn, even when the server dies right after
+  saving; they skip the log's event broker. Other brokers, and the log's
+  broker with the in-memory store, get the new events without reading the
+  whole conversation back: Rasa's ``stream_events`` retrieves and replays it
+  on every save just to count the events already stored, about a tenth of a
+  turn's time. Here the count comes from what was saved last (memory) or from
+  the count query the SQL store runs anyway.
 """
 
 from __future__ import annotations
@@ -46,9 +50,11 @@ from sqlalchemy.engine import make_url
 from sqlalchemy.exc import DBAPIError, OperationalError
 from sqlalchemy.orm import Session
 
-from actions.channels import message_ids, remote_actions
+from actions.channels import message_ids, nlu_queue, remote_actions
+from actions.channels.conversation_log import ConversationLogBroker, new_log_entries
 from actions.channels.turns import fail_current_turn, turn_failed
 from actions.settings import get_settings
+from actions.store.conversation_log import add_messages
 from actions.store.db import READ_ONLY_OPTIONS, make_engine, make_session_factory, sqlite_file_path
 
 logger = logging.getLogger(__name__)
@@ -131,14 +137,15 @@ class ConversationsInDatabase(SQLTrackerStore):
             return self._insert_new_events(tracker)
 
         new_events = await self._with_retries("save", tracker.sender_id, once)
-        # After the commit: the live log shows only what is really stored.
-        if self.event_broker:
+        # After the commit, to brokers other than the live log (written in it).
+        if self.event_broker and not isinstance(self.event_broker, ConversationLogBroker):
             await self._stream_new_events(self.event_broker, new_events, tracker.sender_id)
 
     def _insert_new_events(self, tracker: DialogueStateTracker) -> list[Event]:
-        """Rasa's save, returning what it inserted (Rasa re-reads the whole conversation to stream it)."""
+        """Rasa's save plus the live log's entries, in one transaction; returns the events inserted."""
         with self.session_scope() as session:
             new_events = list(self._additional_events(session, tracker))
+            add_messages(session, messages=new_log_entries(tracker.sender_id, list(tracker.events), len(new_events)))
             for event in new_events:
                 data = event.as_dict()
                 session.add(
@@ -213,8 +220,9 @@ class EnvTrackerStore(TrackerStore):
     Rasa accepts only a class path for a custom store, so the choice happens in
     ``__new__`` and callers get one of the three classes above. The Rasa server
     builds its tracker store once at start-up, which is also where the turn
-    rules for custom actions (``actions.channels.remote_actions``) and the
-    once-per-message-id check (``actions.channels.message_ids``) are put in place.
+    rules for custom actions (``actions.channels.remote_actions``), the
+    once-per-message-id check (``actions.channels.message_ids``) and NLU off
+    the event loop (``actions.channels.nlu_queue``) are put in place.
     """
 
     def __new__(
@@ -227,4 +235,5 @@ class EnvTrackerStore(TrackerStore):
         settings = get_settings()
         remote_actions.install(settings.action_timeout_seconds)
         message_ids.install()
+        nlu_queue.install()
         return tracker_store_for(settings.database_url, domain, event_broker)

@@ -234,6 +234,43 @@ def test_k8s_resends_only_the_customers_messages_and_only_on_a_broken_connection
     }
 
 
+def allowed_sources(policy: dict[str, Any]) -> set[str]:
+    """Who a policy lets in: ``component:<name>`` for the namespace's pods, ``namespace:<name>`` for another's."""
+    sources = set()
+    for rule in policy["spec"].get("ingress") or []:
+        for peer in rule["from"]:
+            if "podSelector" in peer:
+                sources.add(f"component:{peer['podSelector']['matchLabels']['app.kubernetes.io/component']}")
+            else:
+                sources.add(f"namespace:{peer['namespaceSelector']['matchLabels']['kubernetes.io/metadata.name']}")
+    return sources
+
+
+def test_k8s_network_policies_let_each_server_be_reached_only_by_its_callers() -> None:
+    policies = of_kind("NetworkPolicy")
+    deny = [p for p in policies.values() if p["spec"]["podSelector"] == {} and not p["spec"].get("ingress")]
+    assert deny and deny[0]["spec"]["policyTypes"] == ["Ingress"], "no default deny of incoming connections"
+    reached_by = {}
+    for deployment in of_kind("Deployment").values():
+        labels = deployment["spec"]["template"]["metadata"]["labels"]
+        component = labels["app.kubernetes.io/component"]
+        selecting = [
+            p
+            for p in policies.values()
+            if p["spec"]["podSelector"] and p["spec"]["podSelector"]["matchLabels"].items() <= labels.items()
+        ]
+        ports = {port["name"] for port in deployment["spec"]["template"]["spec"]["containers"][0]["ports"]}
+        for policy in selecting:
+            for rule in policy["spec"]["ingress"]:
+                assert {port["port"] for port in rule["ports"]} <= ports, policy["metadata"]["name"]
+        reached_by[component] = set().union(*(allowed_sources(p) for p in selecting))
+    assert reached_by == {
+        "actions": {"component:rasa"},
+        "rasa": {"namespace:ingress-nginx", "component:web"},
+        "web": {"namespace:ingress-nginx"},
+    }
+
+
 # --- The image --------------------------------------------------------------
 
 

@@ -28,7 +28,10 @@ from sqlalchemy.exc import IntegrityError
 
 from actions import settings
 from actions.channels import turns
+from actions.channels.conversation_log import ConversationLogBroker
 from actions.store import db
+from actions.store.conversation_log import list_messages
+from actions.store.migrate import upgrade
 from actions.stores import tracker as tracker_module
 from actions.stores.tracker import (
     ConversationsInDatabase,
@@ -62,8 +65,16 @@ def sqlite_memory_url() -> str:
 
 @pytest.fixture
 def sqlite_file_url(tmp_path: Path) -> str:
-    # var/ does not exist yet, as on a fresh clone: the store creates it.
-    return f"sqlite:///{tmp_path / 'var' / 'noc.db'}"
+    # Migrated, as make run does before starting the servers: the store writes the live log too.
+    url = f"sqlite:///{tmp_path / 'var' / 'noc.db'}"
+    upgrade(url)
+    return url
+
+
+@pytest.fixture
+def postgresql_url(postgresql_url: str) -> str:
+    upgrade(postgresql_url)
+    return postgresql_url
 
 
 def dispose(store: TrackerStore) -> None:
@@ -222,6 +233,7 @@ async def test_the_database_store_streams_what_rasas_own_store_streams(postgres_
 async def test_the_sqlite_file_store_streams_what_rasas_own_store_streams(tmp_path: Path) -> None:
     domain = Domain.empty()
     ours, rasas = RecordingBroker(), RecordingBroker()
+    upgrade(f"sqlite:///{tmp_path / 'ours.db'}")
     stores = [
         ConversationsInSqliteFile(domain, f"sqlite:///{tmp_path / 'ours.db'}", ours),
         SQLTrackerStore(domain=domain, host=f"sqlite:///{tmp_path / 'rasas.db'}", event_broker=rasas),
@@ -242,7 +254,9 @@ def schema_url(admin_engine: Any) -> Iterator[str]:
     with admin_engine.connect() as conn:
         conn.execute(text(f'CREATE SCHEMA "{schema}"'))
     try:
-        yield admin_engine.url.set(query={"options": f"-csearch_path={schema}"}).render_as_string(hide_password=False)
+        url = admin_engine.url.set(query={"options": f"-csearch_path={schema}"}).render_as_string(hide_password=False)
+        upgrade(url)  # the project's tables: ours writes the live log in them
+        yield url
     finally:
         with admin_engine.connect() as conn:
             conn.execute(text(f'DROP SCHEMA IF EXISTS "{schema}" CASCADE'))
@@ -308,6 +322,60 @@ async def test_a_turn_the_sqlite_file_refuses_halfway_is_not_saved_at_all(
             ("action", None),
         ]
         assert len(broker.published) == published, "the live log showed a turn that was not saved"
+    finally:
+        dispose(store)
+
+
+@pytest.mark.parametrize("url_fixture", ["sqlite_file_url", "postgresql_url"])
+async def test_a_saved_turn_is_in_the_live_log_even_if_the_server_dies_right_after(
+    url_fixture: str, request: pytest.FixtureRequest
+) -> None:
+    url = request.getfixturevalue(url_fixture)
+    engine = db.make_engine(url)
+    factory = db.make_session_factory(engine)
+    # The log's broker, dead before it wrote anything: the server was killed after the save.
+    broker = ConversationLogBroker(factory)
+    await broker.close()
+    store = tracker_store_for(url, Domain.empty(), broker)
+    try:
+        tracker = DialogueStateTracker("ana", [])
+        menu = BotUttered("¿Está encendido?", data={"buttons": [{"title": "Sí, encendido", "payload": "/affirm"}]})
+        for event in [*new_session(), *turn_events(1), menu, UserUttered("/affirm"), BotUttered("Gracias")]:
+            tracker.update(event)
+        await store.save(tracker)
+        logged = [(m["role"], m["text"]) for m in list_messages(factory, sender_id="ana")]
+        assert logged == [
+            ("user", "mensaje 1"),
+            ("bot", "respuesta 1"),
+            ("bot", "¿Está encendido?"),
+            ("user", "Sí, encendido"),
+            ("bot", "Gracias"),
+        ]
+        # The next turn adds only its own messages, with the title of the button offered before it.
+        again = await store.retrieve("ana")
+        for event in [UserUttered("/affirm"), BotUttered("Listo")]:
+            again.update(event)
+        await store.save(again)
+        logged = [(m["role"], m["text"]) for m in list_messages(factory, sender_id="ana")]
+        assert logged[5:] == [("user", "/affirm"), ("bot", "Listo")]
+    finally:
+        dispose(store)
+        engine.dispose()
+
+
+async def test_a_turn_whose_log_cannot_be_written_is_not_saved(sqlite_file_url: str, in_a_turn: turns.Turn) -> None:
+    store = tracker_store_for(sqlite_file_url, Domain.empty())
+    try:
+        await save_turn(store, 1)
+        with store.engine.begin() as conn:
+            conn.exec_driver_sql(
+                "CREATE TRIGGER refuse BEFORE INSERT ON conversation_messages WHEN NEW.text = 'mensaje 2' "
+                "BEGIN SELECT RAISE(ABORT, 'refused'); END"
+            )
+        with pytest.raises(IntegrityError, match="refused"):
+            await save_turn(store, 2)
+        stored = await store.retrieve("ana")
+        assert [e.text for e in stored.events if isinstance(e, UserUttered)] == ["mensaje 1"]
     finally:
         dispose(store)
 
