@@ -20,6 +20,16 @@ IP is held to the rate limits; the first message over a limit is answered with
 the domain's ``utter_channel_rate_limited``, the following ones not at all.
 A message longer than the bot reads (``actions.channels.limits``) is answered
 with the domain's ``utter_message_too_long`` and never reaches the bot.
+
+Messages carry an id, and the server acknowledges each one (socket.io's ack)
+once the bot has answered it, or refused it with a notice. The widget keeps a
+message in its outbox until then and sends it again, with the same id, when
+its socket died first (a Rasa server killed: the widget reconnects, perhaps
+to another server). The id is the message's ``message_id`` in the
+conversation, so a copy is processed once (``actions.channels.message_ids``)
+and answered with the saved answers. Every answer the bot emits for a message
+is tagged ``reply_to`` (its id) and ``index`` (0, 1, ... in the turn), the same
+for the copy's saved answers, so the widget shows none of them twice.
 """
 
 from __future__ import annotations
@@ -38,7 +48,7 @@ from rasa.core.channels.socketio import SocketIOInput, SocketIOOutput
 from sanic import Blueprint
 
 from actions.channels.limits import MAX_REQUEST_BYTES, MESSAGE_TOO_LONG, limit_request_sizes, too_long_for_the_bot
-from actions.channels.rest import MAX_MESSAGE_CHARS, clean_text
+from actions.channels.rest import MAX_MESSAGE_CHARS, clean_text, request_message_id
 from actions.channels.turns import run_turn
 from actions.channels.twilio import BOT_FAILED, DOMAIN_PATH, RATE_LIMITED, read_channel_responses
 from actions.ratelimit.client_ip import UNKNOWN
@@ -73,6 +83,33 @@ def socket_message(data: Any, sid: str, *, session_persistence: bool) -> tuple[s
     if not isinstance(session_id, str) or not SESSION_ID.fullmatch(session_id):
         return None
     return session_id, clean_text(text)
+
+
+def socket_message_id(data: Any) -> str | None:
+    """The id a user-message event gives its message (1 to 128 letters, digits and ``._:-``), or None."""
+    value = data.get("message_id") if isinstance(data, dict) else None
+    return request_message_id(value) if isinstance(value, str) else None
+
+
+# What the server acknowledges a user-message event with.
+ACK_ANSWERED = "answered"  # the bot answered it (or answered a copy of it before)
+ACK_REFUSED = "refused"  # answered with a notice instead: too long, too many, the bot failed
+ACK_MALFORMED = "malformed"  # dropped, not a message
+
+
+class AnswerOutput(SocketIOOutput):
+    """Rasa's socket output, tagging each answer with the message it answers and its place in the turn."""
+
+    def __init__(self, sio: socketio.AsyncServer, bot_message_evt: str, reply_to: str | None) -> None:
+        super().__init__(sio, bot_message_evt)
+        self.reply_to = reply_to
+        self.sent = 0
+
+    async def _send_message(self, socket_id: str, response: Any) -> None:
+        if self.reply_to is not None and isinstance(response, dict):
+            response = {**response, "reply_to": self.reply_to, "index": self.sent}
+            self.sent += 1
+        await super()._send_message(socket_id, response)
 
 
 def share_emits_through_redis(sio: socketio.AsyncServer, redis_url: str) -> None:
@@ -135,12 +172,14 @@ class WebChatInput(SocketIOInput):
                     await entered
             await sio.emit("session_confirm", session_id, room=sid, namespace=self.namespace)
 
-        async def handle_message(sid: str, data: Any = None, *_: Any) -> None:
+        # The return value is the event's acknowledgement (sent when the client asked for one).
+        async def handle_message(sid: str, data: Any = None, *_: Any) -> str:
             message = socket_message(data, sid, session_persistence=self.session_persistence)
             if message is None:
                 logger.info("Web chat: dropped a malformed message event")
-                return
+                return ACK_MALFORMED
             sender_id, text = message
+            message_id = socket_message_id(data)
             decision = await self.limiter.check(
                 (ip_limit(self.settings), self._client_ip(sid)),
                 (sender_limit(self.settings), f"{self.name()}:{sender_id}"),
@@ -149,17 +188,20 @@ class WebChatInput(SocketIOInput):
                 notice = self.responses.get(RATE_LIMITED)
                 if decision.first_refusal and notice:
                     await sio.emit(self.bot_message_evt, {"text": notice}, room=sid, namespace=self.namespace)
-                return
+                return ACK_REFUSED
             if too_long_for_the_bot(text):
                 # Never parsed: NLU on a long text holds the event loop of every conversation.
                 notice = self.responses.get(MESSAGE_TOO_LONG)
                 if notice:
                     await sio.emit(self.bot_message_evt, {"text": notice}, room=sid, namespace=self.namespace)
-                return
-            output = SocketIOOutput(sio, self.bot_message_evt)
+                return ACK_REFUSED
+            output = AnswerOutput(sio, self.bot_message_evt, message_id)
             try:
                 await run_turn(
-                    on_new_message, UserMessage(text, output, sender_id, input_channel=self.name(), metadata=None)
+                    on_new_message,
+                    UserMessage(
+                        text, output, sender_id, input_channel=self.name(), message_id=message_id, metadata=None
+                    ),
                 )
             except Exception:
                 # The lock store (Redis) down, or a failed turn (actions.channels.turns):
@@ -168,6 +210,8 @@ class WebChatInput(SocketIOInput):
                 failed = self.responses.get(BOT_FAILED)
                 if failed:
                     await sio.emit(self.bot_message_evt, {"text": failed}, room=sid, namespace=self.namespace)
+                return ACK_REFUSED
+            return ACK_ANSWERED
 
         # Replace the handlers SocketIOInput.blueprint registered for these events.
         sio.on("session_request", namespace=self.namespace)(session_request)

@@ -7,6 +7,7 @@ driven by Playwright, never a browser Playwright downloads.
 
 from __future__ import annotations
 
+import contextlib
 import os
 from collections.abc import Iterator
 from pathlib import Path
@@ -61,3 +62,15 @@ def browser(widget_bundle: Path) -> Iterator:
         browser = playwright.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
         yield browser
         browser.close()
+
+
+@contextlib.contextmanager
+def checked_page(browser, *, width: int = 1280, height: int = 860) -> Iterator:
+    """A page in a new Colombian-Spanish context; the test fails if a script on it raised."""
+    context = browser.new_context(viewport={"width": width, "height": height}, locale="es-CO")
+    page = context.new_page()
+    errors: list[str] = []
+    page.on("pageerror", lambda error: errors.append(str(error)))
+    yield page
+    context.close()
+    assert errors == [], errors

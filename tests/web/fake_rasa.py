@@ -1,9 +1,13 @@
 """A stand-in for Rasa's socketio channel, for browser tests of the widget alone.
 
 Speaks the same events as Rasa (session_request -> session_confirm into the
-session's room; user_uttered -> bot_uttered to that room) and serves a page
-with the widget at ``/``. It can be stopped and started again on the same
-port, as a Rasa server restart.
+session's room; user_uttered -> bot_uttered to that room, each answer tagged
+with the message's id and its place, then the acknowledgement; a message id
+seen before gets its saved answers again, as actions/channels/webchat.py
+does) and serves a page with the widget at ``/``. It can be stopped and
+started again on the same port, as a Rasa server restart. The message
+``corte`` is answered, then its socket is cut before the acknowledgement, as
+when a server dies between the two.
 """
 
 from __future__ import annotations
@@ -41,6 +45,7 @@ class FakeRasa:
     widget_bundle: Path
     answer_delay: float = 1.0
     events: list[tuple[str, Any]] = field(default_factory=list)
+    answered: dict[str, list[dict[str, Any]]] = field(default_factory=dict)
 
     def __post_init__(self) -> None:
         self.url = f"http://127.0.0.1:{self.port}"
@@ -92,14 +97,21 @@ class FakeRasa:
             await sio.emit("session_confirm", data["session_id"], room=sid)
 
         @sio.on("user_uttered")
-        async def user_uttered(sid: str, data: Any) -> None:
+        async def user_uttered(sid: str, data: Any) -> str | None:
             self.events.append(("user_uttered", data))
-            await asyncio.sleep(self.answer_delay)
-            room = data["session_id"]
-            if data["message"] == "html":
-                await sio.emit("bot_uttered", HTML_ANSWER, room=room)
-            else:
-                await sio.emit("bot_uttered", {"text": f"Recibido: {data['message']}"}, room=room)
+            room, message_id = data["session_id"], data.get("message_id")
+            saved = self.answered.get(message_id)
+            if saved is None:
+                await asyncio.sleep(self.answer_delay)
+                answer = HTML_ANSWER if data["message"] == "html" else {"text": f"Recibido: {data['message']}"}
+                saved = self.answered[message_id] = [{**answer, "reply_to": message_id, "index": 0}]
+                if data["message"] == "corte":
+                    await sio.emit("bot_uttered", saved[0], room=room)
+                    await sio.disconnect(sid)
+                    return None
+            for answer in saved:
+                await sio.emit("bot_uttered", answer, room=room)
+            return "answered"
 
         # A short shutdown: open websockets are cut as when a server dies.
         self._runner = web.AppRunner(app, shutdown_timeout=0.5)

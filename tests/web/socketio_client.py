@@ -43,6 +43,16 @@ class RasaSocket:
         await self.sio.emit("user_uttered", {"message": message, "session_id": self.session_id})
         return await self.collect()
 
+    async def say_with_id(self, message: str, message_id: str) -> tuple[Any, list[dict[str, Any]]]:
+        """Sends a message with an id, as the widget does; the server's acknowledgement and the answers."""
+        assert self.session_id, "request_session first"
+        ack = await self.sio.call(
+            "user_uttered",
+            {"message": message, "session_id": self.session_id, "message_id": message_id},
+            timeout=ANSWER_TIMEOUT,
+        )
+        return ack, await self.collect()
+
     async def collect(self) -> list[dict[str, Any]]:
         loop = asyncio.get_running_loop()
         deadline = loop.time() + ANSWER_TIMEOUT

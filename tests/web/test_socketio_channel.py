@@ -7,6 +7,8 @@ import uuid
 
 import requests
 
+from actions.store.conversation_log import list_messages
+from actions.store.db import make_engine, make_session_factory
 from tests.e2e.servers import Servers
 from tests.web.socketio_client import RasaSocket, texts
 
@@ -88,3 +90,37 @@ async def test_full_intake_opens_a_web_record_and_survives_a_reconnection(server
     assert data["sender_id"] == session_id
     assert data["company"] == "Banco Andino"
     assert data["contact_email"] == "ana.ruiz@bancoandino.com.co"
+
+
+async def test_a_message_sent_again_with_its_id_is_processed_once_and_answered_alike(servers: Servers) -> None:
+    # The widget sends a message again, with the same id, when its socket died
+    # before the acknowledgement (a server killed): perhaps the first copy was
+    # processed and only the answer was lost.
+    session_id = uuid.uuid4().hex
+    message = "el enlace de la sede norte está caído desde ayer"
+    client = RasaSocket(servers.rasa_url)
+    await client.connect()
+    try:
+        await client.request_session(session_id)
+        ack, first = await client.say_with_id(message, "m-1-" + session_id[:8])
+        assert ack == "answered"
+        assert "empresa" in texts(first)
+        assert [(a["reply_to"], a["index"]) for a in first] == [("m-1-" + session_id[:8], n) for n in range(len(first))]
+
+        ack, copy = await client.say_with_id(message, "m-1-" + session_id[:8])
+        assert ack == "answered"
+        assert copy == first, "the copy was not answered with the saved answers"
+
+        # The conversation holds the message once: the next answer is the next question.
+        ack, then = await client.say_with_id("Banco Andino", "m-2-" + session_id[:8])
+        assert "servicio" in texts(then).lower(), texts(then)
+    finally:
+        await client.close()
+    engine = make_engine(servers.database_url)
+    try:
+        users = [
+            m["text"] for m in list_messages(make_session_factory(engine), sender_id=session_id) if m["role"] == "user"
+        ]
+    finally:
+        engine.dispose()
+    assert users == [message, "Banco Andino"]

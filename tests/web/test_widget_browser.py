@@ -13,6 +13,7 @@ import requests
 from playwright.sync_api import Locator, Page, expect
 
 from tests.e2e.servers import Servers
+from tests.web.conftest import checked_page
 
 TICKET = re.compile(r"INC-\d{4}-\d{6}")
 ANSWER_TIMEOUT = 60.0
@@ -57,13 +58,8 @@ class WidgetChat:
 
 @pytest.fixture
 def page(browser) -> Iterator[Page]:
-    context = browser.new_context(viewport={"width": 1280, "height": 860}, locale="es-CO")
-    page = context.new_page()
-    errors: list[str] = []
-    page.on("pageerror", lambda error: errors.append(str(error)))
-    yield page
-    context.close()
-    assert errors == [], errors
+    with checked_page(browser) as page:
+        yield page
 
 
 def test_intake_through_the_widget(browser, page: Page, servers: Servers, artifacts: Path) -> None:

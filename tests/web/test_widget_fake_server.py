@@ -14,6 +14,7 @@ from pathlib import Path
 import pytest
 from playwright.sync_api import Page, expect
 
+from tests.web.conftest import checked_page
 from tests.web.fake_rasa import HTML_ANSWER, FakeRasa
 
 PORT = 18391
@@ -30,13 +31,8 @@ def fake_rasa(widget_bundle: Path) -> Iterator[FakeRasa]:
 @pytest.fixture
 def page(browser, fake_rasa: FakeRasa) -> Iterator[Page]:
     fake_rasa.events.clear()
-    context = browser.new_context(viewport={"width": 1280, "height": 800}, locale="es-CO")
-    page = context.new_page()
-    errors: list[str] = []
-    page.on("pageerror", lambda error: errors.append(str(error)))
-    yield page
-    context.close()
-    assert errors == [], errors
+    with checked_page(browser, height=800) as page:
+        yield page
 
 
 def wait_until(condition: Callable[[], object], timeout: float = 10.0) -> None:
@@ -115,6 +111,35 @@ def test_bot_markup_is_text_buttons_send_payloads_and_a_restart_is_survived(page
     expect(page.locator(".msg")).to_have_count(6)
     wait_until(lambda: len(fake_rasa.received("session_request")) == 3)
     assert fake_rasa.received("session_request")[-1]["session_id"] == session_id
+
+
+def test_a_message_whose_socket_died_before_the_ack_is_sent_again_and_answered_once(
+    page: Page, fake_rasa: FakeRasa
+) -> None:
+    page.goto(f"{fake_rasa.url}/")
+    page.get_by_role("button", name="Abrir el chat: Soporte de prueba").click()
+    dialog = page.get_by_role("dialog", name="Soporte de prueba")
+    expect(dialog.get_by_role("status").filter(has_text="En línea")).to_be_visible()
+    textbox = dialog.get_by_role("textbox", name="Escriba su mensaje")
+    textbox.fill("corte")
+    textbox.press("Enter")
+    # Answered, then the socket is cut before the acknowledgement: the widget
+    # reconnects and sends the message again with the same id.
+    wait_until(lambda: len(fake_rasa.received("user_uttered")) == 2, timeout=20)
+    first, again = fake_rasa.received("user_uttered")
+    assert first["message_id"] == again["message_id"] and first["message"] == again["message"] == "corte"
+    expect(dialog.get_by_role("status").filter(has_text="En línea")).to_be_visible(timeout=10_000)
+    wait_until(lambda: stored_state(page)["outbox"] == [])
+    # The saved answer came twice, once per copy; it is shown once.
+    expect(page.locator(".msg--bot .bubble")).to_have_count(1)
+    expect(page.locator(".msg--bot .bubble")).to_have_text("Recibido: corte")
+    expect(page.locator(".msg--pending")).to_have_count(0)
+
+    textbox.fill("y ahora")
+    textbox.press("Enter")
+    expect(page.locator(".msg--bot .bubble").last).to_have_text("Recibido: y ahora")
+    expect(page.locator(".msg--bot .bubble")).to_have_count(2)
+    assert len(fake_rasa.received("user_uttered")) == 3
 
 
 def test_keyboard_only(page: Page, fake_rasa: FakeRasa) -> None:

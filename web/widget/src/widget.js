@@ -15,6 +15,8 @@ const STORAGE_PREFIX = "noc-chat:v1:";
 const MAX_MESSAGES = 200;
 const MAX_INPUT = 1000;
 const TYPING_TIMEOUT_MS = 20000;
+// Bot answers already shown, by the message they answer (see receive()).
+const MAX_SEEN_ANSWERS = 400;
 const TICKET_RE = /INC-\d{4}-\d{6}/g;
 const SVG_NS = "http://www.w3.org/2000/svg";
 
@@ -88,6 +90,11 @@ function newSessionId() {
   return Array.from(bytes, (b) => b.toString(16).padStart(2, "0")).join("");
 }
 
+/** An outbox entry: the text and the id the server knows the message by. */
+function outgoing(text, id) {
+  return { id: isString(id) && /^[\w-]{8,64}$/.test(id) ? id : newSessionId(), text };
+}
+
 function isString(value) {
   return typeof value === "string";
 }
@@ -117,7 +124,7 @@ class Store {
   }
 
   load() {
-    const empty = { sessionId: newSessionId(), messages: [], outbox: [], open: false };
+    const empty = { sessionId: newSessionId(), messages: [], outbox: [], seen: [], open: false };
     let raw = null;
     try {
       raw = window.sessionStorage.getItem(this.key);
@@ -130,7 +137,11 @@ class Store {
       return {
         sessionId: isString(data.sessionId) && /^[\w-]{8,64}$/.test(data.sessionId) ? data.sessionId : empty.sessionId,
         messages: (Array.isArray(data.messages) ? data.messages : []).map(cleanMessage).filter(Boolean),
-        outbox: (Array.isArray(data.outbox) ? data.outbox : []).filter(isString),
+        // Strings: an outbox kept by the widget before messages had ids.
+        outbox: (Array.isArray(data.outbox) ? data.outbox : [])
+          .map((m) => (isString(m) ? outgoing(m) : m && isString(m.text) ? outgoing(m.text, m.id) : null))
+          .filter(Boolean),
+        seen: (Array.isArray(data.seen) ? data.seen : []).filter(isString).slice(-MAX_SEEN_ANSWERS),
         open: data.open === true,
       };
     } catch (_) {
@@ -141,6 +152,7 @@ class Store {
   save() {
     const s = this.state;
     if (s.messages.length > MAX_MESSAGES) s.messages.splice(0, s.messages.length - MAX_MESSAGES);
+    if (s.seen.length > MAX_SEEN_ANSWERS) s.seen.splice(0, s.seen.length - MAX_SEEN_ANSWERS);
     try {
       window.sessionStorage.setItem(this.key, JSON.stringify(s));
     } catch (_) {
@@ -204,6 +216,8 @@ class ChatWidget {
     this.store = new Store(STORAGE_PREFIX + config.rasaUrl);
     this.socket = null;
     this.confirmed = false;
+    // Outbox ids sent on the current socket and not yet acknowledged.
+    this.inflight = new Set();
     this.typingTimer = null;
     // First message of the bot's current answer: a long answer is scrolled
     // to its start, not past it.
@@ -403,6 +417,9 @@ class ChatWidget {
     socket.on("bot_uttered", (data) => this.receive(data));
     socket.on("disconnect", (reason) => {
       this.confirmed = false;
+      // What got no answer on this socket is sent again on the next one.
+      this.inflight.clear();
+      this.markPending();
       this.setStatus("offline");
       // The server closed the socket on purpose: socket.io does not retry
       // by itself in that case.
@@ -417,14 +434,31 @@ class ChatWidget {
     this.statusEl.textContent = TEXT.status[state];
   }
 
+  /**
+   * Sends what the outbox holds and this socket has not sent yet. A message
+   * leaves the outbox when the server acknowledges it (after the bot's
+   * answers); one whose socket dies first is sent again, with the same id,
+   * on the next connection, perhaps to another server: the server processes
+   * a message id once and answers a copy with the saved answers, which
+   * receive() does not show twice.
+   */
   flush() {
     const { state } = this.store;
-    if (!this.socket || !this.socket.connected || !this.confirmed) return;
-    while (state.outbox.length) {
-      const message = state.outbox.shift();
-      this.socket.emit("user_uttered", { message, session_id: state.sessionId });
+    const socket = this.socket;
+    if (!socket || !socket.connected || !this.confirmed) return;
+    for (const item of state.outbox) {
+      if (this.inflight.has(item.id)) continue;
+      this.inflight.add(item.id);
+      socket.emit("user_uttered", { message: item.text, session_id: state.sessionId, message_id: item.id }, () => {
+        // Any acknowledgement: answered, or refused with a notice (too long,
+        // too many). Sending it again would not change that.
+        this.inflight.delete(item.id);
+        const index = state.outbox.findIndex((m) => m.id === item.id);
+        if (index >= 0) state.outbox.splice(index, 1);
+        this.store.save();
+        this.markPending();
+      });
     }
-    this.store.save();
     this.markPending();
   }
 
@@ -443,7 +477,7 @@ class ChatWidget {
     this.clearQuickReplies();
     this.answerStart = null;
     this.addMessage({ role: "user", text: text.slice(0, MAX_INPUT), at: Date.now() });
-    this.store.state.outbox.push(payload.slice(0, MAX_INPUT));
+    this.store.state.outbox.push(outgoing(payload.slice(0, MAX_INPUT)));
     this.store.save();
     this.connect();
     this.showTyping();
@@ -453,6 +487,15 @@ class ChatWidget {
 
   receive(data) {
     if (!data || typeof data !== "object") return;
+    // The server numbers the answers to each message (reply_to, index); a
+    // copy of a message sent again after a reconnection gets its saved
+    // answers once more, and those already shown are skipped.
+    if (isString(data.reply_to) && Number.isInteger(data.index)) {
+      const key = `${data.reply_to}#${data.index}`;
+      const { seen } = this.store.state;
+      if (seen.includes(key)) return;
+      seen.push(key);
+    }
     this.hideTyping();
     const quickReplies = cleanQuickReplies(data.quick_replies || data.buttons);
     let text = isString(data.text) ? data.text : "";
@@ -527,7 +570,8 @@ class ChatWidget {
   /** Greys out the user messages still waiting in the outbox. */
   markPending() {
     const users = this.log.querySelectorAll(".msg--user");
-    const waiting = this.store.state.outbox.length;
+    // Not yet sent on a live socket: typed offline, or sent on one that died.
+    const waiting = this.store.state.outbox.filter((m) => !this.inflight.has(m.id)).length;
     users.forEach((node, i) => node.classList.toggle("msg--pending", i >= users.length - waiting));
   }
 
