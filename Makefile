@@ -7,7 +7,7 @@ PYTHON310 ?= $(or $(shell ls -d "$$(pyenv root 2>/dev/null)"/versions/3.10.*/bin
 VENV := .venv
 BIN := $(VENV)/bin
 MODEL := models/noc.tar.gz
-TRAINING_FILES := config.yml domain.yml $(shell find data -name '*.yml' 2>/dev/null) $(wildcard rasa_plugins/*.py)
+TRAINING_FILES := config.yml domain.yml $(shell find data -name '*.yml' 2>/dev/null) noc/rasa_plugins/failure_kind_reader.py noc/domain/failure_kinds.py
 
 export ACTION_PORT ?= 5055
 export ACTION_ENDPOINT_URL ?= http://127.0.0.1:$(ACTION_PORT)/webhook
@@ -15,7 +15,7 @@ export ACTION_ENDPOINT_URL ?= http://127.0.0.1:$(ACTION_PORT)/webhook
 export TF_CPP_MIN_LOG_LEVEL ?= 2
 export SQLALCHEMY_SILENCE_UBER_WARNING ?= 1
 
-.PHONY: help run run-cluster shell train test lint validate bench load db clean
+.PHONY: help run run-cluster shell train test test-fast lint validate bench load db clean
 
 help: ## List the targets
 	@grep -E '^[a-zA-Z_-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-8s %s\n", $$1, $$2}'
@@ -35,11 +35,11 @@ $(MODEL): $(BIN)/.installed $(TRAINING_FILES)
 	$(BIN)/rasa train --fixed-model-name noc --out models --quiet
 	@touch $@
 
-# Web chat widget (web/widget): socket.io-client bundled by esbuild, both
+# Web chat widget (widget): socket.io-client bundled by esbuild, both
 # pinned in package-lock.json; dist/ is built here, never committed.
-WIDGET := web/widget/dist/widget.js
-$(WIDGET): web/widget/package.json web/widget/package-lock.json $(wildcard web/widget/src/*)
-	cd web/widget && npm ci --ignore-scripts --no-audit --no-fund && npm run build
+WIDGET := widget/dist/widget.js
+$(WIDGET): widget/package.json widget/package-lock.json $(wildcard widget/src/*)
+	cd widget && npm ci --ignore-scripts --no-audit --no-fund && npm run build
 	@touch $@
 
 # The browser tests (tests/web) drive Debian's chromium; CI runs as root.
@@ -64,19 +64,24 @@ shell: $(BIN)/.installed .env $(MODEL) ## Talk to the assistant in the terminal
 train: $(MODEL) ## Train the model when data, config or domain changed
 
 db: $(BIN)/.installed .env ## Create or upgrade the database schema
-	$(BIN)/python -m actions.store.migrate
+	$(BIN)/python -m noc migrate
 
 lint: $(BIN)/.installed ## ruff
-	$(BIN)/ruff check actions rasa_plugins rasa_sdk_plugins tests scripts
+	$(BIN)/ruff check actions noc tests scripts migrations
 
 validate: $(BIN)/.installed ## rasa data validate --fail-on-warnings (see scripts/validate_data.py)
 	$(BIN)/python scripts/validate_data.py
 
-test: $(BIN)/.installed $(MODEL) $(WIDGET) chromium nginx lint validate ## The whole test suite
-	$(BIN)/python -m pytest tests
+# Tiers are pytest markers set from the fixtures a test uses (tests/conftest.py).
+test-fast: $(BIN)/.installed ## Pure logic, the database, actions with a fake dispatcher: no training, no servers
+	$(BIN)/python -m pytest -m "unit or db" tests
+
+test: $(BIN)/.installed $(MODEL) $(WIDGET) chromium nginx lint validate ## The whole test suite (test-fast first)
+	$(BIN)/python -m pytest -m "unit or db" tests
+	$(BIN)/python -m pytest -m "not (unit or db)" tests
 	$(BIN)/rasa test core --model $(MODEL) --stories tests/stories --fail-on-prediction-errors --out var/test-results/core
 
-bench: $(BIN)/.installed $(MODEL) nginx ## NLU quality, latency and load figures (see README; about 30 minutes)
+bench: $(BIN)/.installed $(MODEL) nginx ## NLU quality, latency and load figures (docs/benchmarks.md; about 30 minutes)
 	$(BIN)/python scripts/bench.py
 
 load: $(BIN)/.installed $(MODEL) nginx ## Load test only: one server, the cluster, a bare rasa init bot (docs/load.md)

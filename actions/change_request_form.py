@@ -3,7 +3,7 @@
 The customer's identity slots are shared with the intake (asked once per
 conversation); the change itself, whether it restores a service, and the
 date wanted are this form's own. The type and the earliest date come from
-``escalation_tables/change_types.yml`` (``actions.change_types``).
+``escalation_tables/change_types.yml`` (``noc.domain.change_types``).
 """
 
 from __future__ import annotations
@@ -21,17 +21,17 @@ from rasa_sdk.forms import FormValidationAction
 from rasa_sdk.types import DomainDict
 from sqlalchemy.exc import SQLAlchemyError
 
-from actions.change_fields import ASAP, clean_change_description, parse_desired_date
-from actions.change_types import ChangeClass, classify_change, get_change_table
-from actions.conversation import channel_name, channel_phone, intake_key
-from actions.escalation import get_escalation_book
 from actions.form_reading import ReadsAnswers
 from actions.intake_form import CustomerIdentityValidation, Result, accept, in_company_name, now_utc, reject
-from actions.phones import normalize_phone
-from actions.places import country_from_place
-from actions.store.change_requests import NewChangeRequest, open_change_request
-from actions.store.db import get_session_factory
-from actions.timeparse import format_local
+from noc.db.change_requests import NewChangeRequest, open_change_request
+from noc.db.db import get_session_factory
+from noc.domain.change_fields import ASAP, clean_change_description, parse_desired_date
+from noc.domain.change_types import ChangeClass, classify_change, get_change_table
+from noc.domain.conversation import channel_name, channel_phone, intake_key
+from noc.domain.escalation import get_escalation_book
+from noc.domain.phones import normalize_phone
+from noc.domain.places import country_from_place
+from noc.domain.timeparse import format_local
 
 logger = logging.getLogger(__name__)
 

@@ -3,7 +3,7 @@
 A mixin for the four `FormValidationAction`s. Per message:
 
 1. Yes/no slots have `custom` mappings: their answer is read here from the
-   words (`actions.answers`), with the model's affirm/deny as a fallback, so
+   words (`noc.domain.answers`), with the model's affirm/deny as a fallback, so
    "sí, con energía" is a yes and "mmm" fills nothing.
 2. A digression (asking for a person, a greeting, a question about the bot…)
    interrupts the form only when the model is sure and no answer was read;
@@ -27,7 +27,7 @@ from rasa_sdk.events import ActionExecutionRejected, EventType, FollowupAction, 
 from rasa_sdk.executor import CollectingDispatcher
 from rasa_sdk.types import DomainDict
 
-from actions.answers import (
+from noc.domain.answers import (
     YES_NO_SLOTS,
     asks_back,
     concept_reading,
@@ -36,10 +36,10 @@ from actions.answers import (
     read_yes_no,
     says_more_than_yes_no,
 )
-from actions.change_fields import parse_desired_date
-from actions.phones import normalize_phone
-from actions.timeparse import parse_since
-from actions.validators import normalize_email, normalize_text
+from noc.domain.change_fields import parse_desired_date
+from noc.domain.phones import normalize_phone
+from noc.domain.timeparse import parse_since
+from noc.domain.validators import normalize_email, normalize_text
 
 # Bad answers in a row to one question: re-ask, re-ask with help, offer a person, hand off.
 REASK_AGAIN, REASK_HELP, OFFER_AGENT, HAND_OFF = 1, 2, 3, 4

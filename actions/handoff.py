@@ -1,7 +1,7 @@
 """Human handoff: the bot stores the conversation, tells the agents and pauses.
 
 The agents' console hands the conversation back (or closes it) through the
-Rasa server's agent bridge (``actions.channels.agent_bridge``), which resumes
+Rasa server's agent bridge (``noc.rasa_plugins.channels.agent_bridge``), which resumes
 the tracker and triggers the external intents answered here.
 """
 
@@ -18,14 +18,14 @@ from rasa_sdk.executor import CollectingDispatcher
 from rasa_sdk.types import DomainDict
 from sqlalchemy.exc import SQLAlchemyError
 
-from actions.escalation import get_escalation_book
 from actions.intake_slots import clear_report
 from actions.intake_submit import incident_from_slots, known_symptom_kind
-from actions.notify_hook import queue_handoff_notifications
-from actions.severity import classify, format_duration, get_severity_table
-from actions.store.db import get_session_factory
-from actions.store.handoffs import open_handoff
-from actions.store.repository import NewIncident
+from noc.db.db import get_session_factory
+from noc.db.handoffs import open_handoff
+from noc.db.repository import NewIncident
+from noc.domain.escalation import get_escalation_book
+from noc.domain.severity import classify, format_duration, get_severity_table
+from noc.notify.hook import queue_handoff_notifications
 
 logger = logging.getLogger(__name__)
 

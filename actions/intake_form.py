@@ -19,9 +19,6 @@ from rasa_sdk.executor import CollectingDispatcher
 from rasa_sdk.forms import FormValidationAction
 from rasa_sdk.types import DomainDict
 
-from actions.answers import asks_back, is_hedge, outage_beyond_site
-from actions.conversation import channel_phone
-from actions.escalation import get_escalation_book
 from actions.form_reading import (
     CORRECTING_QUESTIONS,
     HAND_OFF,
@@ -31,12 +28,15 @@ from actions.form_reading import (
     latest_text,
     value_before_latest_message,
 )
-from actions.phones import normalize_phone
-from actions.places import country_from_place, is_place_name
-from actions.severity import get_severity_table, pick_symptom_kind
-from actions.symptoms import kinds_in_text
-from actions.timeparse import parse_since
-from actions.validators import (
+from noc.domain.answers import asks_back, is_hedge, outage_beyond_site
+from noc.domain.conversation import channel_phone
+from noc.domain.escalation import get_escalation_book
+from noc.domain.phones import normalize_phone
+from noc.domain.places import country_from_place, is_place_name
+from noc.domain.severity import get_severity_table, pick_symptom_kind
+from noc.domain.symptoms import kinds_in_text
+from noc.domain.timeparse import parse_since
+from noc.domain.validators import (
     CORRECTABLE_FIELDS,
     clean_company,
     clean_person_name,

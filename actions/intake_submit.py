@@ -14,15 +14,15 @@ from rasa_sdk.executor import CollectingDispatcher
 from rasa_sdk.types import DomainDict
 from sqlalchemy.exc import SQLAlchemyError
 
-from actions.contacts import contact_kwargs
-from actions.conversation import channel_name, channel_phone, intake_key, transcript_from_events
-from actions.escalation import get_escalation_book
 from actions.intake_form import now_utc
 from actions.intake_slots import clear_report
-from actions.severity import SYMPTOM_KINDS, Classification, classify, format_duration, get_severity_table
-from actions.store.db import get_session_factory
-from actions.store.repository import NewIncident, TranscriptEntry, open_incident
-from actions.timeparse import format_local, parse_since
+from noc.db.db import get_session_factory
+from noc.db.repository import NewIncident, TranscriptEntry, open_incident
+from noc.domain.contacts import contact_kwargs
+from noc.domain.conversation import channel_name, channel_phone, intake_key, transcript_from_events
+from noc.domain.escalation import get_escalation_book
+from noc.domain.severity import SYMPTOM_KINDS, Classification, classify, format_duration, get_severity_table
+from noc.domain.timeparse import format_local, parse_since
 
 logger = logging.getLogger(__name__)
 _ISO_COUNTRY = re.compile(r"[A-Z]{2}")

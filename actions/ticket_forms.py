@@ -3,7 +3,7 @@
 Both ask for the ticket (offering the sender's own) and, unless this
 conversation opened it, for its service ID and e-mail as proof of ownership.
 Three wrong proofs end one request; every wrong proof also counts against the
-ticket in the database (``actions.store.verification``), and too many from
+ticket in the database (``noc.db.verification``), and too many from
 any conversations lock its chat verification for a while: the right answer is
 refused then too, and the agents are told once.
 
@@ -26,21 +26,21 @@ from rasa_sdk.executor import CollectingDispatcher
 from rasa_sdk.forms import FormValidationAction
 from rasa_sdk.types import DomainDict
 
-from actions.contacts import contact_kwargs
-from actions.escalation import get_escalation_book
 from actions.form_reading import ReadsAnswers
-from actions.notify_hook import queue_lock_notifications
-from actions.settings import get_settings
-from actions.store.db import get_session_factory
-from actions.store.repository import get_incident, list_incidents, normalize_ticket
-from actions.store.verification import (
+from noc.db.db import get_session_factory
+from noc.db.repository import get_incident, list_incidents, normalize_ticket
+from noc.db.verification import (
     FailureOutcome,
     VerificationLimit,
     record_verification_failure,
     verification_locked_until,
 )
-from actions.ticket_access import MAX_VERIFY_ATTEMPTS, owns_ticket, proves_ownership
-from actions.validators import normalize_email, normalize_service_id
+from noc.domain.contacts import contact_kwargs
+from noc.domain.escalation import get_escalation_book
+from noc.domain.ticket_access import MAX_VERIFY_ATTEMPTS, owns_ticket, proves_ownership
+from noc.domain.validators import normalize_email, normalize_service_id
+from noc.notify.hook import queue_lock_notifications
+from noc.settings import get_settings
 
 Result = dict[str, Any]
 VERIFY_SLOTS = ("verify_service_id", "verify_email")

@@ -13,20 +13,20 @@ from rasa_sdk.events import EventType, SlotSet
 from rasa_sdk.executor import CollectingDispatcher
 from rasa_sdk.types import DomainDict
 
-from actions.contacts import contact_kwargs
-from actions.escalation import get_escalation_book
-from actions.escalation_rules import (
+from actions.intake_form import now_utc
+from actions.ticket_forms import clear_ticket_request, readable_ticket
+from noc.db.db import get_session_factory
+from noc.db.escalations import escalate_incident
+from noc.domain.contacts import contact_kwargs
+from noc.domain.escalation import get_escalation_book
+from noc.domain.escalation_rules import (
     CONTACT_CURRENT_FIRST,
     ESCALATE,
     LAST_LEVEL,
     decide_escalation,
 )
-from actions.intake_form import now_utc
-from actions.severity import format_duration, get_severity_table
-from actions.store.db import get_session_factory
-from actions.store.escalations import escalate_incident
-from actions.ticket_forms import clear_ticket_request, readable_ticket
-from actions.timeparse import format_local
+from noc.domain.severity import format_duration, get_severity_table
+from noc.domain.timeparse import format_local
 
 # A target passed on these is not worth pointing out.
 CLOSED_STATUSES = ("resuelto", "cerrado", "resuelto_primer_contacto")

@@ -1,8 +1,8 @@
 """Alembic environment for the incident store.
 
 URL precedence: ``alembic -x url=...``, then ``sqlalchemy.url`` when a caller
-set it on the config (``actions.store.migrate.upgrade`` does), then
-``DATABASE_URL`` through ``actions.settings.load_settings()``.
+set it on the config (``noc.db.migrate.upgrade`` does), then
+``DATABASE_URL`` through ``noc.settings.load_settings()``.
 """
 
 from __future__ import annotations
@@ -11,16 +11,16 @@ from logging.config import fileConfig
 
 from alembic import context
 
-# Tables defined outside actions.store.models, on the same metadata.
-import actions.channels.twilio_store  # noqa: F401
-from actions.settings import load_settings
-from actions.store.db import make_engine
-from actions.store.models import UTCDateTime, metadata
+# Tables defined outside noc.db.models, on the same metadata.
+import noc.db.twilio_messages  # noqa: F401
+from noc.db.db import make_engine
+from noc.db.models import UTCDateTime, metadata
+from noc.settings import load_settings
 
 config = context.config
 
 # Only the alembic CLI configures logging from the ini file; programmatic
-# callers (actions.store.migrate, tests) keep their own logging setup.
+# callers (noc.db.migrate, tests) keep their own logging setup.
 if config.config_file_name is not None and config.attributes.get("configure_logger", True):
     fileConfig(config.config_file_name, disable_existing_loggers=False)
 
@@ -44,7 +44,7 @@ def _render_item(type_: str, obj: object, autogen_context: object) -> str | bool
 
 
 # In production Rasa's SQLTrackerStore keeps conversations in the same
-# database (actions/stores/tracker.py); its table is Rasa's, not ours.
+# database (noc/rasa_plugins/tracker_store.py); its table is Rasa's, not ours.
 FOREIGN_TABLES = {"events"}
 
 

@@ -17,10 +17,10 @@ ACTION_PORT=${ACTION_PORT:-5055}
 WEB_PORT=${WEB_PORT:-8080}
 export ACTION_ENDPOINT_URL=${ACTION_ENDPOINT_URL:-http://127.0.0.1:$ACTION_PORT/webhook}
 
-$BIN/python -m actions.check_tables
-$BIN/python -m actions.store.migrate
+$BIN/python -m noc check-tables
+$BIN/python -m noc migrate
 # The console's first agent, only while there is none (then agents manage agents).
-$BIN/python -m actions.store.agents ensure-admin
+$BIN/python -m noc agents ensure-admin
 
 pids=()
 stop() {
@@ -31,16 +31,16 @@ stop() {
 }
 trap stop INT TERM EXIT
 
-# Logging that masks phone numbers and e-mail addresses (actions/logmask.py). Rasa
+# Logging that masks phone numbers and e-mail addresses (noc/logmask.py). Rasa
 # reads the file before it adds the project to sys.path, hence PYTHONPATH.
 LOGGING=(--logging-config-file logging.yml)
 export PYTHONPATH="$PWD${PYTHONPATH:+:$PYTHONPATH}"
 # Listens on ACTION_HOST (127.0.0.1) and answers only the Rasa server (ACTION_SERVER_TOKEN).
-$BIN/python -m actions.action_server --port "$ACTION_PORT" "${LOGGING[@]}" &
+$BIN/python -m noc.action_server --port "$ACTION_PORT" "${LOGGING[@]}" &
 pids+=($!)
-$BIN/python -m actions.api.server &
+$BIN/python -m noc.web &
 pids+=($!)
-$BIN/rasa run --model models/noc.tar.gz --interface "$RASA_HOST" --port "$RASA_PORT" \
+$BIN/python -m noc.rasa_server run --model models/noc.tar.gz --interface "$RASA_HOST" --port "$RASA_PORT" \
   --credentials credentials.yml --endpoints endpoints.yml "${LOGGING[@]}" &
 pids+=($!)
 

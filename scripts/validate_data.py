@@ -38,7 +38,8 @@ EXTERNAL_PREFIX = "EXTERNAL_"
 
 def responses_in_actions() -> set[str]:
     found: set[str] = set()
-    for path in (ROOT / "actions").rglob("*.py"):
+    # The actions, and the Rasa server's channels that answer with domain responses.
+    for path in [*(ROOT / "actions").rglob("*.py"), *(ROOT / "noc").rglob("*.py")]:
         code = path.read_text(encoding="utf-8")
         found.update(set(RESPONSE_CALL.findall(code)) - NOT_RESPONSES)
         found.update(f"utter_invalid_{slot}" for slot in REJECT_CALL.findall(code))
@@ -57,7 +58,7 @@ def main() -> int:
     used_by_actions = responses_in_actions()
     missing = sorted(used_by_actions - set(domain.get("responses", {})))
     if missing:
-        print(f"actions/ utters responses missing from domain.yml: {', '.join(missing)}", file=sys.stderr)
+        print(f"actions/ or noc/ utter responses missing from domain.yml: {', '.join(missing)}", file=sys.stderr)
         return 1
     outside_stories = used_by_actions | form_questions(domain) | RASA_DEFAULT_RESPONSES
     gather = Validator._gather_utterance_actions

@@ -7,8 +7,8 @@ from contextlib import contextmanager
 
 import pytest
 
-from actions import settings
-from actions.store import db
+from noc import settings
+from noc.db import db
 
 CACHED = (settings.get_settings, db.get_engine, db.get_session_factory)
 

@@ -26,7 +26,7 @@ import requests
 from sqlalchemy import create_engine, text
 from sqlalchemy.engine import make_url
 
-from actions.settings import load_settings
+from noc.settings import load_settings
 from scripts.cluster.nginx_config import find_nginx, local_config, write_local
 from scripts.cluster.plan import (
     BIN,
@@ -94,8 +94,8 @@ def prepare(plan: ClusterPlan, env: dict[str, str]) -> None:
         ensure_machine_database(plan.database_url)
     check_redis(plan.redis_url)
     python = str(BIN / "python")
-    for module in (("actions.check_tables",), ("actions.store.migrate",), ("actions.store.agents", "ensure-admin")):
-        subprocess.run([python, "-m", *module], cwd=ROOT, env=env, check=True)
+    for command in (("check-tables",), ("migrate",), ("agents", "ensure-admin")):
+        subprocess.run([python, "-m", "noc", *command], cwd=ROOT, env=env, check=True)
     write_local(
         local_config(
             plan.run_dir,

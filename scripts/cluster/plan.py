@@ -12,8 +12,8 @@ import sys
 from dataclasses import dataclass
 from pathlib import Path
 
-from actions.settings import Settings, default_database_url
-from actions.stores.tracker import shares_trackers
+from noc.rasa_plugins.tracker_store import shares_trackers
+from noc.settings import Settings, default_database_url
 
 ROOT = Path(__file__).resolve().parents[2]
 BIN = Path(sys.executable).parent
@@ -23,7 +23,7 @@ BACKEND_PORT_OFFSET = 100
 MACHINE_DATABASE_URL = "postgresql://postgres@127.0.0.1:5432/noc"
 MACHINE_REDIS_URL = "redis://127.0.0.1:6379/0"
 RASA_CONFIG_FILES = ("--credentials", "credentials.yml", "--endpoints", "endpoints.yml")
-# Logs that mask phone numbers and e-mail addresses, as in `make run` (actions/logmask.py).
+# Logs that mask phone numbers and e-mail addresses, as in `make run` (noc/logmask.py).
 LOGGING = ("--logging-config-file", "logging.yml")
 # Only nginx reaches the Rasa servers (it adds the X-Forwarded-For they trust).
 LOOPBACK_ONLY = ("--interface", "127.0.0.1")
@@ -128,11 +128,12 @@ def child_environment(plan: ClusterPlan) -> dict[str, str]:
 
 def processes(plan: ClusterPlan, *, nginx: str = "nginx") -> list[Process]:
     """Action servers first: the Rasa servers call them as soon as they answer."""
-    rasa, python = str(BIN / "rasa"), str(BIN / "python")
+    python = str(BIN / "python")
+    rasa = (python, "-m", "noc.rasa_server")
     started = [
         Process(
             f"actions-{index}",
-            (python, "-m", "actions.action_server", "--port", str(port), *LOGGING),
+            (python, "-m", "noc.action_server", "--port", str(port), *LOGGING),
             f"http://127.0.0.1:{port}/health",
             # Only nginx reaches them, whatever ACTION_HOST says (it is for containers).
             (("ACTION_HOST", "127.0.0.1"),),
@@ -142,14 +143,14 @@ def processes(plan: ClusterPlan, *, nginx: str = "nginx") -> list[Process]:
     started += [
         Process(
             f"rasa-{index}",
-            (rasa, "run", "--model", str(MODEL), *LOOPBACK_ONLY, "--port", str(port), *RASA_CONFIG_FILES, *LOGGING),
+            (*rasa, "run", "--model", str(MODEL), *LOOPBACK_ONLY, "--port", str(port), *RASA_CONFIG_FILES, *LOGGING),
             f"http://127.0.0.1:{port}/",
             # The customer's IP (rate limits) is the X-Forwarded-For entry nginx added.
             (("TRUSTED_PROXY_HOPS", "1"),),
         )
         for index, port in enumerate(plan.rasa_backend_ports, start=1)
     ]
-    started.append(Process("web", (python, "-m", "actions.api.server"), f"http://127.0.0.1:{plan.web_port}/api/health"))
+    started.append(Process("web", (python, "-m", "noc.web"), f"http://127.0.0.1:{plan.web_port}/api/health"))
     started.append(
         Process(
             "nginx",

@@ -28,7 +28,7 @@ from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import asdict, dataclass, field
 from typing import Any
 
-from actions.severity import classify, load_severity_table
+from noc.domain.severity import classify, load_severity_table
 from scripts.conversation import bot
 from scripts.conversation.customers import (
     CANCELLED,

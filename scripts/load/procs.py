@@ -91,9 +91,11 @@ def process_label(cmdline: Sequence[str]) -> str:
         kind = "action server" if args[rasa + 2 : rasa + 3] == ["actions"] else "rasa server"
         return f"{kind} :{port}"
     module = _option(args, "-m")
-    if module == "actions.action_server":
+    if module == "noc.rasa_server":
+        return f"rasa server :{_option(args, '--port') or '5005'}"
+    if module == "noc.action_server":
         return f"action server :{_option(args, '--port') or '5055'}"
-    if module == "actions.api.server":
+    if module == "noc.web":
         return "web server"
     if module == "scripts.cluster.launch":
         return "launcher"

@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import shutil
 
-from actions.check_tables import main
-from actions.tables import TABLES_DIR
+from noc.domain.check_tables import main
+from noc.domain.tables import TABLES_DIR
 
 
 def test_real_tables_pass(capsys):

@@ -17,11 +17,11 @@ from actions.handoff import (
     handoff_reason,
 )
 from actions.service_desk import ActionNotAnAnswer
-from actions.store import db
-from actions.store.migrate import upgrade
-from actions.store.repository import get_incident, open_incident
 from actions.ticket_forms import ActionAskTicket, ValidateStatusForm
 from actions.ticket_requests import ActionEscalateTicket, ActionTicketStatus
+from noc.db import db
+from noc.db.migrate import upgrade
+from noc.db.repository import get_incident, open_incident
 from tests.actions.helpers import domain, make_tracker, responses
 from tests.actions.test_intake_submit import EVENTS, FILLED
 from tests.db_env import database_url

@@ -308,7 +308,7 @@ def test_a_company_in_passing_is_capitalised_and_not_a_place(text, value, expect
     ],
 )
 def test_a_name_answered_with_a_role(text, expected):
-    from actions.validators import person_name_from_answer
+    from noc.domain.validators import person_name_from_answer
 
     assert person_name_from_answer(text) == expected
 

@@ -10,9 +10,9 @@ from rasa_sdk.executor import CollectingDispatcher
 
 from actions.intake_submit import ActionAskChannelPhoneOk, ActionAskConfirmed, ActionSubmitIntake
 from actions.service_desk import ActionCancelIntake, ActionNotAnAnswer
-from actions.store import db
-from actions.store.migrate import upgrade
-from actions.store.repository import get_incident, list_incidents
+from noc.db import db
+from noc.db.migrate import upgrade
+from noc.db.repository import get_incident, list_incidents
 from tests.actions.helpers import domain, make_tracker, responses
 from tests.db_env import database_url
 

@@ -9,13 +9,13 @@ from rasa_sdk.executor import CollectingDispatcher
 from sqlalchemy import func, select
 from sqlalchemy.orm import sessionmaker
 
-from actions.notify import LOCK_EVENT
-from actions.store import db
-from actions.store.migrate import upgrade
-from actions.store.models import AuditEvent, Notification, VerificationFailure
-from actions.store.repository import get_incident, open_incident
 from actions.ticket_forms import ValidateEscalationForm, ValidateStatusForm
 from actions.ticket_requests import ActionEscalateTicket, ActionTicketStatus
+from noc.db import db
+from noc.db.migrate import upgrade
+from noc.db.models import AuditEvent, Notification, VerificationFailure
+from noc.db.repository import get_incident, open_incident
+from noc.notify.payloads import LOCK_EVENT
 from tests.actions.helpers import domain, make_tracker, responses
 from tests.db_env import database_url
 from tests.store.test_repository import make_incident

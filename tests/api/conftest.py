@@ -16,11 +16,11 @@ import pytest
 from aiohttp import web
 from sqlalchemy.orm import sessionmaker
 
-from actions.api.server import create_app
-from actions.settings import load_settings
-from actions.store.db import make_engine, make_session_factory
-from actions.store.migrate import upgrade
-from actions.store.repository import NewIncident, TranscriptEntry, open_incident
+from noc.db.db import make_engine, make_session_factory
+from noc.db.migrate import upgrade
+from noc.db.repository import NewIncident, TranscriptEntry, open_incident
+from noc.settings import load_settings
+from noc.web.server import create_app
 
 TOKEN = "test-token-1f9c2a"
 NOW = datetime(2026, 11, 24, 20, 30, tzinfo=timezone.utc)
@@ -37,7 +37,7 @@ class FakeContact:
 
 
 class FakeEscalationBook:
-    """Stands in for actions.escalation.EscalationBook (same two methods)."""
+    """Stands in for noc.domain.escalation.EscalationBook (same two methods)."""
 
     def __init__(self) -> None:
         self.calls: list[tuple[str | None, int]] = []

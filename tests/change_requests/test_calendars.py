@@ -8,13 +8,13 @@ from pathlib import Path
 from zoneinfo import ZoneInfo
 
 import pytest
-import rasa_sdk.endpoint
 import yaml
 from sanic import Sanic
 
-from actions import check_tables
-from actions.change_types import earliest_start, get_change_table, is_business_day, load_change_table
-from actions.tables import TABLES_DIR
+from noc import action_server
+from noc.domain import check_tables
+from noc.domain.change_types import earliest_start, get_change_table, is_business_day, load_change_table
+from noc.domain.tables import TABLES_DIR
 
 
 @pytest.mark.parametrize(
@@ -155,7 +155,7 @@ def test_a_country_without_calendar_stops_the_table_check(tmp_path: Path, capsys
 def test_the_action_server_checks_the_calendars_before_it_listens(
     tmp_path: Path, monkeypatch, capsys, broken: bool, starts: bool
 ) -> None:
-    """rasa_sdk's own run(), as `rasa run actions` calls it, with Sanic's listening replaced."""
+    """``python -m noc.action_server`` (its ``main``), with Sanic's listening replaced."""
     if broken:
         monkeypatch.setattr(check_tables, "TABLES_DIR", region_with_ascension(tmp_path))
     monkeypatch.setattr(Sanic, "test_mode", True)  # one "rasa_sdk" app per parameter, in one process
@@ -163,10 +163,10 @@ def test_the_action_server_checks_the_calendars_before_it_listens(
     monkeypatch.setattr(Sanic, "run", lambda self, *args, **kwargs: listened.append(self))
 
     if starts:
-        rasa_sdk.endpoint.run("actions", port=5999)
+        assert action_server.main(["--port", "5999"]) == 0
     else:
         with pytest.raises(SystemExit) as exited:
-            rasa_sdk.endpoint.run("actions", port=5999)
+            action_server.main(["--port", "5999"])
         assert exited.value.code == 1
         assert "no tiene los feriados de AC (" in capsys.readouterr().err
 

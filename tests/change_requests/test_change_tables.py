@@ -11,10 +11,10 @@ from typing import Any
 import pytest
 import yaml
 
-from actions.change_types import check_holiday_coverage, get_change_table, load_change_table
-from actions.check_tables import main
-from actions.escalation import get_escalation_book
-from actions.tables import TABLES_DIR, TableError
+from noc.domain.change_types import check_holiday_coverage, get_change_table, load_change_table
+from noc.domain.check_tables import main
+from noc.domain.escalation import get_escalation_book
+from noc.domain.tables import TABLES_DIR, TableError
 
 Edit = Callable[[dict[str, Any]], None]
 

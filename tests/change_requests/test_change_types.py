@@ -7,7 +7,8 @@ from zoneinfo import ZoneInfo
 
 import pytest
 
-from actions.change_types import (
+from noc.db.models import CHANGE_TYPES as STORED_CHANGE_TYPES
+from noc.domain.change_types import (
     CHANGE_TYPES,
     classify_change,
     earliest_start,
@@ -16,7 +17,6 @@ from actions.change_types import (
     scheduled_for,
     words,
 )
-from actions.store.models import CHANGE_TYPES as STORED_CHANGE_TYPES
 
 
 def local(zone: str, *args: int) -> datetime:

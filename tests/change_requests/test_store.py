@@ -11,18 +11,18 @@ import pytest
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session, sessionmaker
 
-from actions.store import change_requests
-from actions.store.change_requests import (
+from noc.db import change_requests
+from noc.db.change_requests import (
     NewChangeRequest,
     OpenedChange,
     get_change_request,
     list_change_requests,
     open_change_request,
 )
-from actions.store.db import make_engine, make_session_factory
-from actions.store.migrate import upgrade
-from actions.store.models import AuditEvent, ChangeRequest
-from actions.store.repository import open_incident
+from noc.db.db import make_engine, make_session_factory
+from noc.db.migrate import upgrade
+from noc.db.models import AuditEvent, ChangeRequest
+from noc.db.repository import open_incident
 from tests.store.test_repository import _run_concurrently, make_incident
 
 NOW = datetime(2026, 11, 27, 15, 0, tzinfo=timezone.utc)

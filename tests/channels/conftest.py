@@ -26,10 +26,10 @@ from rasa.shared.core.trackers import DialogueStateTracker
 from sanic import Sanic
 from twilio.request_validator import RequestValidator
 
-from actions.channels.message_ids import once_per_message_id
-from actions.channels.twilio import TwilioInput
-from actions.settings import Settings, load_settings
-from actions.store.migrate import upgrade
+from noc.db.migrate import upgrade
+from noc.rasa_plugins.channels.twilio import TwilioInput
+from noc.rasa_plugins.message_ids import once_per_message_id
+from noc.settings import Settings, load_settings
 from tests.db_env import database_url
 
 TOKEN = "test-token-twilio"
@@ -90,7 +90,7 @@ class FakeAgent:
 class RememberingAgent(FakeAgent):
     """A fake agent that keeps each conversation as Rasa events, one message at a time
     (the conversation lock), and lets the Rasa server's own check refuse a message
-    id the conversation already holds (``actions.channels.message_ids``)."""
+    id the conversation already holds (``noc.rasa_plugins.message_ids``)."""
 
     conversations: dict[str, DialogueStateTracker] = field(default_factory=dict)
     # The messages really processed (``received`` also lists those refused as copies).

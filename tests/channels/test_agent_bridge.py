@@ -25,12 +25,12 @@ from rasa.shared.core.events import UserUttered
 from rasa.shared.core.trackers import DialogueStateTracker
 from sanic import Sanic
 
-from actions.channels import twilio_store
-from actions.channels.agent_bridge import AgentBridgeInput, answered_input_channels, output_channel_for
-from actions.channels.rest import RestInput
-from actions.channels.twilio import TwilioInput, TwilioRestOutput
-from actions.settings import get_settings
-from actions.store.db import get_session_factory
+from noc.db import twilio_messages as twilio_store
+from noc.db.db import get_session_factory
+from noc.rasa_plugins.channels.agent_bridge import AgentBridgeInput, answered_input_channels, output_channel_for
+from noc.rasa_plugins.channels.rest import RestInput
+from noc.rasa_plugins.channels.twilio import TwilioInput, TwilioRestOutput
+from noc.settings import get_settings
 from tests.channels.conftest import stop_channel
 from tests.channels.test_twilio_outgoing import (
     SMS_NUMBER,
@@ -198,7 +198,7 @@ async def test_a_bot_message_twilio_refuses_does_not_break_the_turn(
 ) -> None:
     output = TwilioRestOutput(settings_for(fake_twilio))
 
-    with caplog.at_level(logging.ERROR, logger="actions.channels.twilio"):
+    with caplog.at_level(logging.ERROR, logger="noc.rasa_plugins.channels.twilio"):
         await output.send_response(SMS_SENDER, {"text": "RECHAZAR"})
 
     assert len(fake_twilio.requests) == 1

@@ -6,10 +6,10 @@ import asyncio
 
 import pytest
 
-from actions.channels.conversation_log import ConversationLogBroker, message_from_event
-from actions.store.conversation_log import list_messages
-from actions.store.db import make_engine, make_session_factory
-from actions.store.migrate import upgrade
+from noc.db.conversation_log import list_messages
+from noc.db.db import make_engine, make_session_factory
+from noc.db.migrate import upgrade
+from noc.rasa_plugins.live_log import ConversationLogBroker, message_from_event
 
 T = 1764000000.0
 

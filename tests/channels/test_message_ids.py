@@ -1,4 +1,4 @@
-"""actions.channels.message_ids and run_turn: a message id the conversation holds is answered, not processed again."""
+"""noc.rasa_plugins.message_ids and run_turn: a message id the conversation holds is answered, not processed again."""
 
 from __future__ import annotations
 
@@ -11,9 +11,9 @@ from rasa.shared.core.constants import ACTION_LISTEN_NAME
 from rasa.shared.core.events import ActionExecuted, BotUttered, SlotSet, UserUttered
 from rasa.shared.core.trackers import DialogueStateTracker
 
-from actions.channels import message_ids
-from actions.channels.message_ids import once_per_message_id, saved_answers
-from actions.channels.turns import AlreadyHandled, run_turn
+from noc.rasa_plugins import message_ids
+from noc.rasa_plugins.message_ids import once_per_message_id, saved_answers
+from noc.rasa_plugins.turns import AlreadyHandled, run_turn
 
 YES_NO = [{"title": "Sí", "payload": "/affirm"}, {"title": "No", "payload": "/deny"}]
 

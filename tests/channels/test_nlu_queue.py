@@ -1,4 +1,4 @@
-"""NLU beside the event loop, the quickest first (actions.channels.nlu_queue)."""
+"""NLU beside the event loop, the quickest first (noc.rasa_plugins.nlu_queue)."""
 
 from __future__ import annotations
 
@@ -10,8 +10,8 @@ import pytest
 from rasa.core.channels.channel import UserMessage
 from rasa.core.processor import MessageProcessor
 
-from actions.channels import nlu_queue
-from actions.channels.nlu_queue import QuickestFirst, estimated_seconds
+from noc.rasa_plugins import nlu_queue
+from noc.rasa_plugins.nlu_queue import QuickestFirst, estimated_seconds
 
 
 @pytest.mark.parametrize(

@@ -1,4 +1,4 @@
-"""actions.channels.remote_actions and turns: Rasa's RemoteAction against action servers down, slow or failing."""
+"""noc.rasa_plugins.remote_actions and turns: Rasa's RemoteAction against action servers down, slow or failing."""
 
 from __future__ import annotations
 
@@ -21,9 +21,9 @@ from rasa.shared.core.trackers import DialogueStateTracker
 from rasa.shared.exceptions import RasaException
 from rasa.utils.endpoints import ClientResponseError, EndpointConfig
 
-from actions.channels import remote_actions, turns
-from actions.channels.remote_actions import unavailability
-from actions.channels.turns import Turn, TurnFailed, run_turn
+from noc.rasa_plugins import remote_actions, turns
+from noc.rasa_plugins.remote_actions import unavailability
+from noc.rasa_plugins.turns import Turn, TurnFailed, run_turn
 
 
 def free_port() -> int:

@@ -11,9 +11,10 @@ import pytest
 from rasa.core.channels.channel import UserMessage
 from rasa.core.run import _create_single_channel
 
-from actions.channels import twilio_store
-from actions.channels.limits import MAX_BOT_MESSAGE_CHARS
-from actions.channels.twilio import (
+from noc.db import twilio_messages as twilio_store
+from noc.db.db import get_session_factory
+from noc.rasa_plugins.channels.limits import MAX_BOT_MESSAGE_CHARS
+from noc.rasa_plugins.channels.twilio import (
     CHANNEL_RESPONSES,
     EMPTY_MESSAGE,
     LOCATION_UNSUPPORTED,
@@ -21,8 +22,7 @@ from actions.channels.twilio import (
     TwilioInput,
     read_channel_responses,
 )
-from actions.channels.twiml import BODY_LIMIT, twilio_length
-from actions.store.db import get_session_factory
+from noc.rasa_plugins.channels.twiml import BODY_LIMIT, twilio_length
 from tests.channels.conftest import (
     SMS_FROM,
     WEBHOOK_PATH,
@@ -68,7 +68,7 @@ def test_rasa_creates_the_channel_from_credentials_yml() -> None:
     import yaml
 
     credentials = yaml.safe_load((ROOT / "credentials.yml").read_text(encoding="utf-8"))
-    key = "actions.channels.twilio.TwilioInput"
+    key = "noc.rasa_plugins.channels.twilio.TwilioInput"
     assert key in credentials and credentials[key] is None
     # What `rasa run --credentials credentials.yml` does for a custom channel.
     assert isinstance(_create_single_channel(key, credentials[key]), TwilioInput)
@@ -157,7 +157,7 @@ async def test_missing_validation_settings_fail_closed(
     database: str, caplog: pytest.LogCaptureFixture, changes: dict, problem: str
 ) -> None:
     agent = FakeAgent()
-    with caplog.at_level(logging.WARNING, logger="actions.channels.twilio"):
+    with caplog.at_level(logging.WARNING, logger="noc.rasa_plugins.channels.twilio"):
         server, base_url = await start_channel(TwilioInput(twilio_settings(**changes)), agent)
     try:
         assert problem in caplog.text and "403" in caplog.text
@@ -173,7 +173,7 @@ async def test_validation_off_accepts_unsigned_requests_and_warns(
 ) -> None:
     agent = FakeAgent()
     settings = twilio_settings(twilio_validate_signature=False, twilio_auth_token=None, public_base_url=None)
-    with caplog.at_level(logging.WARNING, logger="actions.channels.twilio"):
+    with caplog.at_level(logging.WARNING, logger="noc.rasa_plugins.channels.twilio"):
         server, base_url = await start_channel(TwilioInput(settings), agent)
     try:
         assert "NOT checked" in caplog.text

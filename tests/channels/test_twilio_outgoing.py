@@ -11,10 +11,10 @@ from typing import Any
 import pytest
 from aiohttp import web
 
-from actions.channels.twilio import TwilioInput
-from actions.channels.twilio_outgoing import TwilioSendError, send_text
-from actions.channels.twiml import split_text, twilio_length
-from actions.settings import Settings, load_settings
+from noc.rasa_plugins.channels.twilio import TwilioInput
+from noc.rasa_plugins.channels.twilio_outgoing import TwilioSendError, send_text
+from noc.rasa_plugins.channels.twiml import split_text, twilio_length
+from noc.settings import Settings, load_settings
 
 ACCOUNT_SID = "AC" + "0" * 32
 AUTH_TOKEN = "token-de-prueba"

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from actions.channels.twiml import (
+from noc.rasa_plugins.channels.twiml import (
     BODY_LIMIT,
     Sender,
     build_twiml,

@@ -18,7 +18,7 @@ import requests
 from sqlalchemy.engine import Engine
 from twilio.request_validator import RequestValidator
 
-from actions.channels.twilio import BOT_FAILED, DOMAIN_PATH, read_channel_responses
+from noc.rasa_plugins.channels.twilio import BOT_FAILED, DOMAIN_PATH, read_channel_responses
 from tests.cluster.cluster import (
     RASA_BACKENDS,
     TICKET,

@@ -22,15 +22,15 @@ ROOT = Path(__file__).resolve().parents[2]
 DEPLOY = ROOT / "deploy"
 COMPOSE = DEPLOY / "docker-compose.yml"
 K8S = DEPLOY / "k8s"
-# Read by Rasa from endpoints.yml rather than by actions/settings.py.
+# Read by Rasa from endpoints.yml rather than by noc/settings.py.
 ENDPOINT_VARIABLES = {"ACTION_ENDPOINT_URL"}
 REQUIRED_SECRET = re.compile(r"\$\{(\w+):\?[^}]+\}")
 INTERPOLATION = re.compile(r"\$\{[^}]+\}")
 
 
 def known_settings() -> set[str]:
-    """Every variable actions/settings.py reads."""
-    source = (ROOT / "actions" / "settings.py").read_text(encoding="utf-8")
+    """Every variable noc/settings.py reads."""
+    source = (ROOT / "noc" / "settings.py").read_text(encoding="utf-8")
     return set(re.findall(r'\("([A-Z][A-Z0-9_]+)"', source)) | {"DATABASE_URL"}
 
 
@@ -75,8 +75,8 @@ def test_compose_runs_the_cluster_of_make_run_cluster() -> None:
         assert rasa_flags(services[name]["command"]) == [*RASA_CONFIG_FILES, *LOGGING]
     for name in ("actions-1", "actions-2"):
         assert services[name]["command"][-2:] == list(LOGGING)
-        # The guarded server (actions/action_server.py), not `rasa run actions`.
-        assert services[name]["command"][:3] == ["python", "-m", "actions.action_server"]
+        # The guarded server (noc/action_server/__init__.py), not `rasa run actions`.
+        assert services[name]["command"][:3] == ["python", "-m", "noc.action_server"]
         # Reachable from nginx's container, and given the token.
         assert services[name]["environment"]["ACTION_HOST"] == "0.0.0.0"
         assert "ACTION_SERVER_TOKEN" in services[name]["environment"]
@@ -191,7 +191,7 @@ def test_k8s_containers_read_the_config_and_the_secret() -> None:
     rasa = deployments["noc-rasa"]["spec"]["template"]["spec"]["containers"][0]
     assert rasa_flags(rasa["command"]) == [*RASA_CONFIG_FILES, *LOGGING]
     actions = deployments["noc-actions"]["spec"]["template"]["spec"]["containers"][0]
-    assert actions["command"][:3] == ["python", "-m", "actions.action_server"]
+    assert actions["command"][:3] == ["python", "-m", "noc.action_server"]
     assert {"name": "ACTION_HOST", "value": "0.0.0.0"} in actions["env"]
 
 

@@ -3,7 +3,7 @@
 The one cluster of tests/cluster (conftest.py). Each copy of a message carries
 the id of the original (REST: X-Request-ID, which nginx keeps; Twilio: the
 MessageSid), and the conversation keeps each id once
-(actions/channels/message_ids.py). Every test leaves the cluster whole again.
+(noc/rasa_plugins/message_ids.py). Every test leaves the cluster whole again.
 """
 
 from __future__ import annotations
@@ -21,8 +21,8 @@ from sqlalchemy import text
 from sqlalchemy.engine import Engine
 from twilio.request_validator import RequestValidator
 
-from actions.channels import twilio_store
-from actions.store.db import make_session_factory
+from noc.db import twilio_messages as twilio_store
+from noc.db.db import make_session_factory
 from tests.cluster.cluster import (
     ACTION_BACKEND_PORTS,
     RASA_BACKENDS,

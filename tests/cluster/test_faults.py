@@ -20,7 +20,7 @@ import requests
 from sqlalchemy import text
 from sqlalchemy.engine import Engine
 
-from actions.channels.twilio import BOT_FAILED, DOMAIN_PATH, read_channel_responses
+from noc.rasa_plugins.channels.twilio import BOT_FAILED, DOMAIN_PATH, read_channel_responses
 from tests.cluster.cluster import (
     ACTION_BACKEND_PORTS,
     ACTION_TIMEOUT_SECONDS,

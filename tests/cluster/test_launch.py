@@ -24,6 +24,9 @@ from scripts.cluster.launch import Child, check_redis, ensure_machine_database, 
 from scripts.cluster.plan import ROOT, ClusterError, ClusterPlan, Process, processes
 from tests.cluster.conftest import CLOSED_PORT
 
+# Starts processes of its own (tests/conftest.py: tiers).
+pytestmark = pytest.mark.stack
+
 
 def test_the_default_database_is_created_once(postgres_admin_engine: Engine) -> None:
     name = f"test_cluster_db_{uuid.uuid4().hex[:8]}"

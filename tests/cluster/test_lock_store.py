@@ -11,8 +11,7 @@ from dataclasses import replace
 import pytest
 from rasa.core.lock_store import InMemoryLockStore, LockError
 
-from actions.settings import load_settings
-from actions.stores.lock import (
+from noc.rasa_plugins.lock_store import (
     KEY_PREFIX,
     EnvLockStore,
     RedisAtomicLockStore,
@@ -20,6 +19,7 @@ from actions.stores.lock import (
     lock_store_for,
     retry_delay,
 )
+from noc.settings import load_settings
 from tests.cluster.conftest import CLOSED_PORT, RedisServer
 
 # A redis-server of this module's own (tests/cluster/cluster.py uses 16379).
@@ -90,14 +90,14 @@ def test_the_lock_store_follows_redis_url(redis_setting: str | None, expected_ty
 def test_the_class_endpoints_yml_names_builds_the_store_of_the_environment(
     monkeypatch: pytest.MonkeyPatch, environment: dict[str, str], expected_type: type
 ) -> None:
-    from actions import settings
+    from noc import settings
 
     monkeypatch.setenv("REDIS_URL", "")
     for name, value in environment.items():
         monkeypatch.setenv(name, value)
     settings.get_settings.cache_clear()
     try:
-        # What Rasa does with `lock_store: type: actions.stores.lock.EnvLockStore`.
+        # What Rasa does with `lock_store: type: noc.rasa_plugins.lock_store.EnvLockStore`.
         assert type(EnvLockStore(endpoint_config=None)) is expected_type
     finally:
         settings.get_settings.cache_clear()
@@ -203,7 +203,7 @@ async def test_release_never_deletes_another_servers_lock(
     make_store: StoreFactory, key_prefix: str, caplog: pytest.LogCaptureFixture
 ) -> None:
     store = make_store()
-    with caplog.at_level(logging.ERROR, logger="actions.stores.lock"):
+    with caplog.at_level(logging.ERROR, logger="noc.rasa_plugins.lock_store"):
         async with store.lock("ana") as held:
             # Our lock expired and another server took it meanwhile.
             await store.redis.set(held.key, "other-server")

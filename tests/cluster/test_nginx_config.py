@@ -10,6 +10,9 @@ import pytest
 
 from scripts.cluster.nginx_config import COMPOSE_CONF, compose_config, find_nginx, local_config, render, write_local
 
+# Starts processes of its own (tests/conftest.py: tiers).
+pytestmark = pytest.mark.stack
+
 RASA = ("127.0.0.1:16105", "127.0.0.1:16106")
 ACTIONS = ("127.0.0.1:16155", "127.0.0.1:16156")
 

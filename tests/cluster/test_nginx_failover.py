@@ -19,6 +19,9 @@ import requests
 
 from tests.cluster.servers import answer_json, running_nginx
 
+# Starts nginx and servers of its own (tests/conftest.py: tiers).
+pytestmark = pytest.mark.stack
+
 RASA_PORT, ACTION_PORT = 16241, 16242
 RASA_BACKENDS, ACTION_BACKENDS = (16243, 16244), (16245, 16246)
 REST, TWILIO, BRIDGE = "/webhooks/rest/webhook", "/webhooks/twilio/webhook", "/webhooks/agent_bridge/message"

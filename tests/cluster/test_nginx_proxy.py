@@ -17,6 +17,9 @@ import requests
 
 from tests.cluster.servers import answer_json, running_nginx
 
+# Starts nginx and servers of its own (tests/conftest.py: tiers).
+pytestmark = pytest.mark.stack
+
 RASA_PORT, ACTION_PORT = 16205, 16206
 RASA_BACKENDS, ACTION_BACKENDS = (16211, 16212), (16213, 16214)
 
@@ -96,7 +99,7 @@ def test_servers_that_were_all_down_take_requests_as_soon_as_they_are_back(
     for port in backends:
         stand_ins[port].shutdown()
         stand_ins[port].server_close()
-    # All down: 502, which Rasa's turn rules take for "no action server up" (actions/channels/remote_actions.py).
+    # All down: 502, which Rasa's turn rules take for "no action server up" (noc/rasa_plugins/remote_actions.py).
     assert [requests.post(url, json={}, timeout=5).status_code for _ in range(3)] == [502] * 3
     for port in backends:
         stand_ins[port] = serve(port)

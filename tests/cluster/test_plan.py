@@ -7,7 +7,7 @@ from pathlib import Path
 
 import pytest
 
-from actions.settings import Settings, default_database_url, load_settings
+from noc.settings import Settings, default_database_url, load_settings
 from scripts.cluster.plan import (
     MACHINE_DATABASE_URL,
     MACHINE_REDIS_URL,
@@ -104,7 +104,7 @@ def test_processes_and_their_ports() -> None:
     assert list(started) == ["actions-1", "actions-2", "rasa-1", "rasa-2", "web", "nginx"]
     assert option(started["actions-2"].command, "--port") == "5156"
     # The guarded action server, on loopback behind nginx.
-    assert started["actions-1"].command[1:3] == ("-m", "actions.action_server")
+    assert started["actions-1"].command[1:3] == ("-m", "noc.action_server")
     assert ("ACTION_HOST", "127.0.0.1") in started["actions-1"].env
     assert option(started["rasa-1"].command, "--endpoints") == "endpoints.yml"
     assert option(started["rasa-1"].command, "--interface") == "127.0.0.1"

@@ -26,14 +26,14 @@ from rasa.shared.core.trackers import DialogueStateTracker
 from sqlalchemy import text
 from sqlalchemy.exc import IntegrityError
 
-from actions import settings
-from actions.channels import turns
-from actions.channels.conversation_log import ConversationLogBroker
-from actions.store import db
-from actions.store.conversation_log import list_messages
-from actions.store.migrate import upgrade
-from actions.stores import tracker as tracker_module
-from actions.stores.tracker import (
+from noc import settings
+from noc.db import db
+from noc.db.conversation_log import list_messages
+from noc.db.migrate import upgrade
+from noc.rasa_plugins import tracker_store as tracker_module
+from noc.rasa_plugins import turns
+from noc.rasa_plugins.live_log import ConversationLogBroker
+from noc.rasa_plugins.tracker_store import (
     ConversationsInDatabase,
     ConversationsInMemory,
     ConversationsInSqliteFile,
@@ -92,7 +92,7 @@ def test_the_class_endpoints_yml_names_builds_the_store_of_the_environment(
     monkeypatch.setenv("DATABASE_URL", request.getfixturevalue(url_fixture))
     settings.get_settings.cache_clear()
     try:
-        # What Rasa does with `tracker_store: type: actions.stores.tracker.EnvTrackerStore`.
+        # What Rasa does with `tracker_store: type: noc.rasa_plugins.tracker_store.EnvTrackerStore`.
         store = EnvTrackerStore(host=None, domain=Domain.empty(), event_broker=None)
     finally:
         settings.get_settings.cache_clear()

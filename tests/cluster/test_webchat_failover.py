@@ -4,7 +4,7 @@ The widget in chromium on the web server's demo page, talking to the cluster
 through nginx (ip_hash keeps its socket on one server). Its message's turn is
 held on that server (the action servers frozen), the server is SIGKILLed: the
 widget reconnects to the other server and sends the message again with the
-same id (actions/channels/webchat.py), which takes it; the customer sees the
+same id (noc/rasa_plugins/channels/webchat.py), which takes it; the customer sees the
 next question once, and the conversation and the agents' log hold the
 message once.
 """

@@ -10,8 +10,8 @@ import dataclasses
 
 import socketio
 
-from actions.channels.webchat import WebChatInput
-from actions.settings import get_settings
+from noc.rasa_plugins.channels.webchat import WebChatInput
+from noc.settings import get_settings
 
 
 async def _noop(_message: object) -> None:

@@ -16,11 +16,11 @@ from aiohttp import web
 from aiohttp.test_utils import TestClient, TestServer
 from sqlalchemy.orm import sessionmaker
 
-from actions.api.server import create_app
-from actions.settings import load_settings
-from actions.store.agents import AgentInfo, create_agent
-from actions.store.db import make_engine, make_session_factory
-from actions.store.migrate import upgrade
+from noc.db.agents import AgentInfo, create_agent
+from noc.db.db import make_engine, make_session_factory
+from noc.db.migrate import upgrade
+from noc.settings import load_settings
+from noc.web.server import create_app
 from tests.api.conftest import FakeEscalationBook
 from tests.console.fake_bridge import FakeBridge
 from tests.store.conftest import (  # noqa: F401 - fixtures used by the store tests here

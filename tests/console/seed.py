@@ -8,9 +8,9 @@ from datetime import datetime
 from sqlalchemy import func, select
 from sqlalchemy.orm import sessionmaker
 
-from actions.settings import load_settings
-from actions.store.models import Handoff, Incident, Notification
-from actions.store.notifications import enqueue_handoff_notifications, mark_failed
+from noc.db.models import Handoff, Incident, Notification
+from noc.db.notifications import enqueue_handoff_notifications, mark_failed
+from noc.settings import load_settings
 
 
 def add_handoff(

@@ -10,8 +10,8 @@ import pytest
 from sqlalchemy import func, select, update
 from sqlalchemy.orm import sessionmaker
 
-from actions.store import agents
-from actions.store.agents import (
+from noc.db import agents
+from noc.db.agents import (
     SESSION_TOUCH_INTERVAL,
     authenticate,
     create_agent,
@@ -22,7 +22,7 @@ from actions.store.agents import (
     hash_password,
     verify_password,
 )
-from actions.store.models import Agent, AgentSession
+from noc.db.models import Agent, AgentSession
 
 PASSWORD = "una-clave-larga-1"
 T0 = datetime(2026, 11, 25, 12, 0, tzinfo=timezone.utc)
@@ -237,8 +237,8 @@ def test_a_new_login_clears_expired_sessions(session_factory: sessionmaker) -> N
 def test_cli_creates_an_agent_with_the_password_from_stdin(
     sqlite_url: str, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture
 ) -> None:
-    from actions.store.db import get_session_factory
-    from actions.store.migrate import upgrade
+    from noc.db.db import get_session_factory
+    from noc.db.migrate import upgrade
     from tests.db_env import database_url
 
     upgrade(sqlite_url)
@@ -258,8 +258,8 @@ def test_cli_creates_an_agent_with_the_password_from_stdin(
 def test_cli_ensure_admin_reads_the_settings(
     sqlite_url: str, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture
 ) -> None:
-    from actions.store.db import get_session_factory
-    from actions.store.migrate import upgrade
+    from noc.db.db import get_session_factory
+    from noc.db.migrate import upgrade
     from tests.db_env import database_url
 
     upgrade(sqlite_url)

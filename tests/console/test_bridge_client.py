@@ -8,9 +8,9 @@ from dataclasses import replace
 import pytest
 from aiohttp import web
 
-from actions.api import bridge_client
-from actions.api.bridge_client import BridgeError, Delivery, hand_back, send_agent_message
-from actions.settings import Settings, load_settings
+from noc.settings import Settings, load_settings
+from noc.web import bridge_client
+from noc.web.bridge_client import BridgeError, Delivery, hand_back, send_agent_message
 from tests.console.fake_bridge import FakeBridge
 
 

@@ -7,8 +7,8 @@ from zoneinfo import ZoneInfo
 
 import pytest
 
-from actions.api.console import display
-from actions.api.console.filters import ChangeFilters, parse_change_filters
+from noc.web.console import display
+from noc.web.console.filters import ChangeFilters, parse_change_filters
 
 
 @pytest.mark.parametrize(

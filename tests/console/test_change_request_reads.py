@@ -8,10 +8,10 @@ import pytest
 from sqlalchemy import select
 from sqlalchemy.orm import sessionmaker
 
-from actions.store.audit import record_event
-from actions.store.change_requests import get_change_request, list_change_requests, open_change_request
-from actions.store.models import ChangeRequest
-from actions.store.repository import list_newest, open_incident
+from noc.db.audit import record_event
+from noc.db.change_requests import get_change_request, list_change_requests, open_change_request
+from noc.db.models import ChangeRequest
+from noc.db.repository import list_newest, open_incident
 from tests.change_requests.test_store import NOW, make_request
 from tests.store.test_repository import make_incident
 

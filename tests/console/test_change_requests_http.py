@@ -7,9 +7,9 @@ from urllib.parse import quote
 
 import pytest
 
-from actions.api.console.access import PAGE, handler_access
-from actions.escalation import EscalationBook, get_escalation_book
-from actions.store.change_requests import open_change_request
+from noc.db.change_requests import open_change_request
+from noc.domain.escalation import EscalationBook, get_escalation_book
+from noc.web.console.access import PAGE, handler_access
 from tests.change_requests.test_store import NOW, make_request
 from tests.console.conftest import TOKEN, Console
 

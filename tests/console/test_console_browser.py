@@ -21,13 +21,13 @@ from playwright.sync_api import Browser, Page, expect, sync_playwright
 from sqlalchemy import select
 from sqlalchemy.orm import sessionmaker
 
-from actions.settings import PROJECT_ROOT
-from actions.store.agents import create_agent
-from actions.store.conversation_log import LoggedMessage, append_messages
-from actions.store.db import make_engine, make_session_factory
-from actions.store.migrate import upgrade
-from actions.store.models import Notification
-from actions.store.repository import TranscriptEntry, open_incident
+from noc.db.agents import create_agent
+from noc.db.conversation_log import LoggedMessage, append_messages
+from noc.db.db import make_engine, make_session_factory
+from noc.db.migrate import upgrade
+from noc.db.models import Notification
+from noc.db.repository import TranscriptEntry, open_incident
+from noc.settings import PROJECT_ROOT
 from tests.api.conftest import make_incident
 from tests.console.fake_bridge import FakeBridge, ThreadedServer
 from tests.console.seed import add_failed_notification, add_handoff
@@ -111,7 +111,7 @@ def stack(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Stack]:
         "SMTP_HOST": "",
     }
     with ThreadedServer(bridge.app(), BRIDGE_PORT), open(tmp / "web.log", "w") as log:
-        command = [sys.executable, "-m", "actions.api.server"]
+        command = [sys.executable, "-m", "noc.web"]
         proc = subprocess.Popen(command, cwd=PROJECT_ROOT, env=env, stdout=log, stderr=subprocess.STDOUT)
         try:
             wait_for(f"http://127.0.0.1:{WEB_PORT}/api/health", [proc], 60)

@@ -9,15 +9,15 @@ from datetime import datetime, timedelta, timezone
 import pytest
 from sqlalchemy import select, update
 
-from actions.api.console.access import ANONYMOUS, JSON, PAGE, handler_access
-from actions.api.console.context import CONSOLE_KEY
-from actions.api.server import create_app
-from actions.store.agents import create_agent, create_session
-from actions.store.audit import list_events
-from actions.store.conversation_log import LoggedMessage, append_messages
-from actions.store.incident_admin import incident_work
-from actions.store.models import AgentSession, Handoff, Incident
-from actions.store.repository import TranscriptEntry, open_incident
+from noc.db.agents import create_agent, create_session
+from noc.db.audit import list_events
+from noc.db.conversation_log import LoggedMessage, append_messages
+from noc.db.incident_admin import incident_work
+from noc.db.models import AgentSession, Handoff, Incident
+from noc.db.repository import TranscriptEntry, open_incident
+from noc.web.console.access import ANONYMOUS, JSON, PAGE, handler_access
+from noc.web.console.context import CONSOLE_KEY
+from noc.web.server import create_app
 from tests.api.conftest import NOW as TRANSCRIPT_AT
 from tests.api.conftest import FakeEscalationBook, make_incident
 from tests.console.conftest import PASSWORD, TOKEN, Console, hidden
@@ -210,7 +210,7 @@ async def test_secure_cookies_follow_an_https_public_url_unless_set(
     aiohttp_client, sqlite_factory, monkeypatch: pytest.MonkeyPatch, public_base_url: str, cookie_secure: str,
     secure: bool,
 ) -> None:
-    from actions.settings import load_settings
+    from noc.settings import load_settings
 
     # Set even when empty: a developer's .env (read without overriding) must not decide.
     monkeypatch.setenv("PUBLIC_BASE_URL", public_base_url)

@@ -6,10 +6,10 @@ from datetime import datetime, timedelta, timezone
 
 import pytest
 
-from actions.api.console import display
-from actions.api.console.csrf import tokens_match
-from actions.api.console.filters import ListFilters, parse_handoff_filter, parse_list_filters
-from actions.api.console.login import safe_next
+from noc.web.console import display
+from noc.web.console.csrf import tokens_match
+from noc.web.console.filters import ListFilters, parse_handoff_filter, parse_list_filters
+from noc.web.console.login import safe_next
 
 CREATED = datetime(2026, 11, 24, 20, 0, tzinfo=timezone.utc)
 

@@ -7,10 +7,10 @@ from datetime import datetime, timedelta, timezone
 import pytest
 from sqlalchemy import select
 
-from actions.api.console.context import CONSOLE_KEY
-from actions.store.models import Notification
-from actions.store.notifications import due_notifications
-from actions.store.repository import open_incident
+from noc.db.models import Notification
+from noc.db.notifications import due_notifications
+from noc.db.repository import open_incident
+from noc.web.console.context import CONSOLE_KEY
 from tests.api.conftest import make_incident
 from tests.console.conftest import Console, hidden
 from tests.console.seed import add_failed_notification, add_handoff

@@ -8,9 +8,9 @@ import pytest
 from sqlalchemy import func, select
 from sqlalchemy.orm import sessionmaker
 
-from actions.store.agents import create_agent
-from actions.store.audit import list_events, record_event
-from actions.store.incident_admin import (
+from noc.db.agents import create_agent
+from noc.db.audit import list_events, record_event
+from noc.db.incident_admin import (
     CONVERSATION_LOOKBACK,
     UnknownTicket,
     assign_incident,
@@ -22,8 +22,8 @@ from actions.store.incident_admin import (
     search_incidents,
     set_status,
 )
-from actions.store.models import AuditEvent, Handoff, Incident
-from actions.store.repository import TranscriptEntry, open_incident
+from noc.db.models import AuditEvent, Handoff, Incident
+from noc.db.repository import TranscriptEntry, open_incident
 from tests.api.conftest import make_incident
 from tests.console.seed import add_handoff
 

@@ -69,19 +69,21 @@ def start_servers(
         "ACTION_PORT": str(action_port),
         "WEB_PORT": str(web_port),
         "ACTION_ENDPOINT_URL": f"http://127.0.0.1:{action_port}/webhook",
-        # The logging config (masking, actions/logmask.py) is read before Rasa puts the project on sys.path.
+        # The logging config (masking, noc/logmask.py) is read before Rasa puts the project on sys.path.
         "PYTHONPATH": os.pathsep.join(filter(None, [str(ROOT), os.environ.get("PYTHONPATH")])),
         # Every test and benchmark client is 127.0.0.1: limits are tested on their own.
         "RATE_LIMIT_SENDER_PER_MINUTE": "1000000",
         "RATE_LIMIT_IP_PER_MINUTE": "1000000",
         **(extra_env or {}),
     }
-    subprocess.run([str(BIN / "python"), "-m", "actions.store.migrate"], cwd=ROOT, env=env, check=True)
+    subprocess.run([str(BIN / "python"), "-m", "noc", "migrate"], cwd=ROOT, env=env, check=True)
     commands = {
-        "actions": [str(BIN / "python"), "-m", "actions.action_server", "--port", str(action_port), *LOGGING],
-        "web": [str(BIN / "python"), "-m", "actions.api.server"],
+        "actions": [str(BIN / "python"), "-m", "noc.action_server", "--port", str(action_port), *LOGGING],
+        "web": [str(BIN / "python"), "-m", "noc.web"],
         "rasa": [
-            str(BIN / "rasa"),
+            str(BIN / "python"),
+            "-m",
+            "noc.rasa_server",
             "run",
             "--model",
             str(MODEL),

@@ -13,7 +13,7 @@ from collections.abc import Iterator
 
 import pytest
 
-from actions.channels.twilio import BOT_FAILED, DOMAIN_PATH, read_channel_responses
+from noc.rasa_plugins.channels.twilio import BOT_FAILED, DOMAIN_PATH, read_channel_responses
 from tests.e2e.conftest import Chat
 from tests.e2e.servers import Servers, wait_for
 from tests.e2e.test_conversation import TICKET, api_get, joined

@@ -10,8 +10,8 @@ import uuid
 
 import requests
 
-from actions.store.conversation_log import list_messages
-from actions.store.db import make_engine, make_session_factory
+from noc.db.conversation_log import list_messages
+from noc.db.db import make_engine, make_session_factory
 from tests.e2e.conftest import Chat
 from tests.e2e.servers import Servers
 
@@ -171,7 +171,7 @@ def test_change_request_gets_its_number_and_dates(servers: Servers, chat: Chat) 
 
     engine = make_engine(servers.database_url)
     try:
-        from actions.store.change_requests import get_change_request
+        from noc.db.change_requests import get_change_request
 
         record = get_change_request(make_session_factory(engine), number=number.group())
     finally:

@@ -27,8 +27,8 @@ import pytest
 import requests
 from twilio.request_validator import RequestValidator
 
-from actions.store.agents import create_agent
-from actions.store.db import make_engine, make_session_factory
+from noc.db.agents import create_agent
+from noc.db.db import make_engine, make_session_factory
 from tests.e2e.servers import Servers, start_servers, stop_servers
 
 RASA_PORT = 15405

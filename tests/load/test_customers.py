@@ -9,8 +9,8 @@ from zoneinfo import ZoneInfo
 import pytest
 import yaml
 
-from actions.phones import normalize_phone
-from actions.timeparse import parse_since
+from noc.domain.phones import normalize_phone
+from noc.domain.timeparse import parse_since
 from scripts.load.customers import (
     COUNTRIES,
     INTAKE_CHANNELS,

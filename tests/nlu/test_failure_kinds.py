@@ -1,6 +1,6 @@
 """The kind of failure the trained pipeline gives a phrase no synonym knows.
 
-`rasa_plugins.failure_kind_reader` maps a failure span the extractor tagged, or
+`noc.rasa_plugins.failure_kind_reader` maps a failure span the extractor tagged, or
 the words of a message it tagged none in, to a kind. Measured on phrases a
 helper wrote without reading data/nlu (failure_kinds_blind.yml, never trained
 on): it must rather give no kind than a wrong one (a wrong kind is a wrong

@@ -11,9 +11,9 @@ import pytest
 from sqlalchemy import select
 from sqlalchemy.orm import sessionmaker
 
-from actions.settings import Settings, load_settings
-from actions.store.models import HANDOFF_PENDING, Handoff, Incident
-from actions.store.repository import NewIncident, TranscriptEntry, open_incident
+from noc.db.models import HANDOFF_PENDING, Handoff, Incident
+from noc.db.repository import NewIncident, TranscriptEntry, open_incident
+from noc.settings import Settings, load_settings
 
 # The store's per-backend database fixtures (see tests/store/conftest.py).
 from tests.store.conftest import (  # noqa: F401

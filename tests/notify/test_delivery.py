@@ -20,25 +20,27 @@ from aiohttp import web
 from sqlalchemy import select
 from sqlalchemy.orm import sessionmaker
 
-from actions.notify import (
+from noc.db.models import Notification
+from noc.db.notifications import EMAIL_VERIFICATION_LOCK, enqueue_handoff_notifications, enqueue_notifications
+from noc.db.verification import VerificationLock
+from noc.notify.payloads import (
     DELIVERY_HEADER,
     EVENT_HEADER,
     LOCK_EVENT,
     SIGNATURE_HEADER,
     TIMESTAMP_HEADER,
+    verification_lock_payload,
+)
+from noc.notify.worker import (
     DeliveryError,
     deliver_due,
     deliver_email,
     deliver_webhook,
     run_notification_worker,
     setup_notification_worker,
-    verification_lock_payload,
     verify,
 )
-from actions.settings import Settings
-from actions.store.models import Notification
-from actions.store.notifications import EMAIL_VERIFICATION_LOCK, enqueue_handoff_notifications, enqueue_notifications
-from actions.store.verification import VerificationLock
+from noc.settings import Settings
 from tests.notify.conftest import NOW, SECRET, notify_settings
 from tests.notify.smtp_sink import SmtpSink, self_signed_tls
 
@@ -147,7 +149,7 @@ async def test_a_webhook_that_keeps_failing_is_given_up_after_the_last_attempt(
     )
     handoff_id, _ = make_handoff()
     queue(session_factory, handoff_id, settings)
-    caplog.set_level(logging.WARNING, logger="actions.notify")
+    caplog.set_level(logging.WARNING, logger="noc.notify.worker")
 
     now = NOW
     for _ in range(3):
@@ -190,7 +192,7 @@ async def test_webhook_problems_are_recorded_for_the_next_attempt(
 async def test_webhook_that_hangs_is_a_failure_after_the_timeout(
     monkeypatch: pytest.MonkeyPatch, aiohttp_server
 ) -> None:
-    monkeypatch.setattr("actions.notify.WEBHOOK_TIMEOUT_SECONDS", 0.2)
+    monkeypatch.setattr("noc.notify.worker.WEBHOOK_TIMEOUT_SECONDS", 0.2)
 
     async def slow(_: web.Request) -> web.Response:
         await asyncio.sleep(2)
@@ -339,7 +341,7 @@ async def test_worker_survives_errors_and_stops_when_asked(
     handoff_id, _ = make_handoff()
     queue(session_factory, handoff_id, settings)
     stop = asyncio.Event()
-    caplog.set_level(logging.ERROR, logger="actions.notify")
+    caplog.set_level(logging.ERROR, logger="noc.notify.worker")
 
     worker = asyncio.create_task(
         run_notification_worker(settings, FlakyFactory(session_factory, failures=2), interval=0.01, stop=stop)
@@ -380,7 +382,7 @@ async def test_setup_runs_the_worker_with_the_app(
 async def test_setup_without_channels_starts_no_worker(
     session_factory: sessionmaker, aiohttp_server, caplog: pytest.LogCaptureFixture
 ) -> None:
-    caplog.set_level(logging.INFO, logger="actions.notify")
+    caplog.set_level(logging.INFO, logger="noc.notify.worker")
     app = web.Application()
     setup_notification_worker(app, settings=notify_settings(), session_factory=session_factory)
 

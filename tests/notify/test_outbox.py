@@ -11,9 +11,9 @@ import pytest
 from sqlalchemy import select
 from sqlalchemy.orm import sessionmaker
 
-from actions.store.audit import list_events
-from actions.store.models import Incident, Notification
-from actions.store.notifications import (
+from noc.db.audit import list_events
+from noc.db.models import Incident, Notification
+from noc.db.notifications import (
     CLAIM_LEASE,
     count_failed_notifications,
     due_notifications,

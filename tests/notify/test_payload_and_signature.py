@@ -10,16 +10,9 @@ from datetime import datetime, timedelta, timezone
 
 import pytest
 
-from actions.notify import (
-    SIGNATURE_HEADER,
-    TIMESTAMP_HEADER,
-    email_message,
-    handoff_payload,
-    sign,
-    verify,
-    webhook_request,
-)
-from actions.store.notifications import retry_delay
+from noc.db.notifications import retry_delay
+from noc.notify.payloads import SIGNATURE_HEADER, TIMESTAMP_HEADER, handoff_payload
+from noc.notify.worker import email_message, sign, verify, webhook_request
 from tests.notify.conftest import SECRET, TRANSCRIPT, notify_settings
 
 BOGOTA = timezone(timedelta(hours=-5))

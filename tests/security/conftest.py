@@ -18,9 +18,9 @@ import pytest
 import redis
 import yaml
 
-from actions.channels.twilio import RATE_LIMITED
-from actions.ratelimit.counters import Counters, MemoryCounters, RedisCounters
-from actions.settings import Settings, load_settings
+from noc.rasa_plugins.channels.twilio import RATE_LIMITED
+from noc.ratelimit.counters import Counters, MemoryCounters, RedisCounters
+from noc.settings import Settings, load_settings
 from tests.channels.conftest import database  # noqa: F401 - a migrated SQLite as DATABASE_URL
 from tests.console.conftest import *  # noqa: F403 - the console app on SQLite, with all its fixtures
 from tests.store.conftest import *  # noqa: F403 - the two-backend store fixtures, for the retention tests

@@ -1,4 +1,4 @@
-"""The action server (actions/action_server.py) on its own: token required, loopback only, forged trackers.
+"""The action server (noc/action_server/__init__.py) on its own: token required, loopback only, forged trackers.
 
 It runs as `make run` runs it, on a free port of its own (no fixed port, so no
 lock needed), with a database holding one customer's ticket.
@@ -17,11 +17,14 @@ from pathlib import Path
 import pytest
 import requests
 
-from actions.store.db import make_engine, make_session_factory
-from actions.store.migrate import upgrade
-from actions.store.repository import open_incident
+from noc.db.db import make_engine, make_session_factory
+from noc.db.migrate import upgrade
+from noc.db.repository import open_incident
 from tests.e2e.servers import wait_for
 from tests.store.test_repository import make_incident
+
+# Starts processes of its own (tests/conftest.py: tiers).
+pytestmark = pytest.mark.stack
 
 ROOT = Path(__file__).resolve().parents[2]
 TOKEN = "token-de-prueba-del-servidor-de-acciones"
@@ -73,7 +76,7 @@ def action_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[ActionSe
             [
                 sys.executable,
                 "-m",
-                "actions.action_server",
+                "noc.action_server",
                 "--port",
                 str(port),
                 "--logging-config-file",
@@ -173,7 +176,7 @@ def test_it_listens_on_loopback_only(action_server: ActionServer) -> None:
 
 def test_without_a_token_it_does_not_start(tmp_path: Path) -> None:
     result = subprocess.run(
-        [sys.executable, "-m", "actions.action_server", "--port", str(free_port())],
+        [sys.executable, "-m", "noc.action_server", "--port", str(free_port())],
         cwd=ROOT,
         env=server_env(f"sqlite:///{tmp_path / 'x.db'}", ACTION_SERVER_TOKEN=""),
         capture_output=True,

@@ -1,10 +1,10 @@
-"""actions.ratelimit.client_ip: whose budget a request spends."""
+"""noc.ratelimit.client_ip: whose budget a request spends."""
 
 from __future__ import annotations
 
 import pytest
 
-from actions.ratelimit.client_ip import client_ip, rate_key
+from noc.ratelimit.client_ip import client_ip, rate_key
 
 
 @pytest.mark.parametrize(

@@ -18,8 +18,8 @@ from hypothesis import strategies as st
 from sqlalchemy import select
 from sqlalchemy.orm import sessionmaker
 
-from actions.store.conversation_log import LoggedMessage, append_messages
-from actions.store.models import (
+from noc.db.conversation_log import LoggedMessage, append_messages
+from noc.db.models import (
     Agent,
     AgentSession,
     AuditEvent,
@@ -29,7 +29,7 @@ from actions.store.models import (
     Notification,
     TranscriptMessage,
 )
-from actions.store.repository import open_incident
+from noc.db.repository import open_incident
 from tests.api.conftest import NOW, make_incident
 from tests.console.conftest import TOKEN, Console
 from tests.security.fuzz_http import FuzzRequest, requests

@@ -13,8 +13,8 @@ from pathlib import Path
 import pytest
 import yaml
 
-from actions.api.console.login import TOO_MANY_ATTEMPTS
-from actions.store.agents import create_agent
+from noc.db.agents import create_agent
+from noc.web.console.login import TOO_MANY_ATTEMPTS
 from tests.console.conftest import PASSWORD, Console, hidden
 
 LIMIT = 10  # LOGIN_ATTEMPTS_PER_15_MINUTES default

@@ -1,4 +1,4 @@
-"""actions.logmask: phone numbers and e-mail addresses never reach a log line."""
+"""noc.logmask: phone numbers and e-mail addresses never reach a log line."""
 
 from __future__ import annotations
 
@@ -10,7 +10,7 @@ import sys
 import pytest
 import yaml
 
-from actions.logmask import LOGGING_CONFIG, PersonalDataFilter, mask_personal_data
+from noc.logmask import LOGGING_CONFIG, PersonalDataFilter, mask_personal_data
 
 
 @pytest.mark.parametrize(
@@ -94,7 +94,7 @@ def test_logging_yml_masks_every_handler() -> None:
 
     script = (
         "import logging\n"
-        "from actions.logmask import configure_logging\n"
+        "from noc.logmask import configure_logging\n"
         "configure_logging()\n"
         "logging.getLogger('rasa.core.processor')"
         ".warning(\"Received user message '%s'\", 'mi correo es ana@x.com.co')\n"

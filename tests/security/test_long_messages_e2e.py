@@ -11,7 +11,7 @@ length the bot reads (each answered with ``utter_message_too_long``, never
 parsed) and then at exactly that length (parsed): a run of letters, as in the
 report, and what customers really send that long, a report repeated with
 every detail and pasted ping output. Parsed on the event loop, as Rasa does,
-the last two added 0.7-0.8 s to the "hola" (``actions.channels.nlu_queue``).
+the last two added 0.7-0.8 s to the "hola" (``noc.rasa_plugins.nlu_queue``).
 """
 
 from __future__ import annotations
@@ -25,8 +25,8 @@ from concurrent.futures import ThreadPoolExecutor
 import pytest
 import requests
 
-from actions.channels.limits import MAX_BOT_MESSAGE_CHARS, MESSAGE_TOO_LONG
-from actions.channels.twilio import DOMAIN_PATH, read_channel_responses
+from noc.rasa_plugins.channels.limits import MAX_BOT_MESSAGE_CHARS, MESSAGE_TOO_LONG
+from noc.rasa_plugins.channels.twilio import DOMAIN_PATH, read_channel_responses
 from tests.e2e.servers import Servers, start_servers, stop_servers
 
 TOO_LONG = read_channel_responses(DOMAIN_PATH, (MESSAGE_TOO_LONG,), channel="rest")[MESSAGE_TOO_LONG]

@@ -16,13 +16,13 @@ from unittest.mock import AsyncMock
 import pytest
 from rasa.core.channels.channel import UserMessage
 
-from actions.api.server import MAX_BODY_BYTES
-from actions.channels import twilio_store
-from actions.channels.limits import MAX_BOT_MESSAGE_CHARS, MAX_REQUEST_BYTES, MESSAGE_TOO_LONG
-from actions.channels.rest import MAX_MESSAGE_CHARS, RestInput
-from actions.channels.twilio import DOMAIN_PATH, TwilioInput, read_channel_responses
-from actions.channels.webchat import WebChatInput
-from actions.store.db import get_session_factory
+from noc.db import twilio_messages as twilio_store
+from noc.db.db import get_session_factory
+from noc.rasa_plugins.channels.limits import MAX_BOT_MESSAGE_CHARS, MAX_REQUEST_BYTES, MESSAGE_TOO_LONG
+from noc.rasa_plugins.channels.rest import MAX_MESSAGE_CHARS, RestInput
+from noc.rasa_plugins.channels.twilio import DOMAIN_PATH, TwilioInput, read_channel_responses
+from noc.rasa_plugins.channels.webchat import WebChatInput
+from noc.web.server import MAX_BODY_BYTES
 from tests.channels.conftest import FakeAgent, TwilioClient, start_channel, stop_channel, twilio_settings
 from tests.console.conftest import TOKEN, Console
 from tests.security.conftest import limited_settings

@@ -1,4 +1,4 @@
-"""actions.ratelimit.limiter and counters: counting on both backends, failing open, hashed keys."""
+"""noc.ratelimit.limiter and counters: counting on both backends, failing open, hashed keys."""
 
 from __future__ import annotations
 
@@ -7,8 +7,8 @@ import logging
 import pytest
 import redis
 
-from actions.ratelimit.counters import Counters, MemoryCounters, RedisCounters
-from actions.ratelimit.limiter import (
+from noc.ratelimit.counters import Counters, MemoryCounters, RedisCounters
+from noc.ratelimit.limiter import (
     RateLimiter,
     counter_key,
     ip_limit,
@@ -17,7 +17,7 @@ from actions.ratelimit.limiter import (
     login_username_limit,
     sender_limit,
 )
-from actions.ratelimit.window import Limit
+from noc.ratelimit.window import Limit
 from tests.security.conftest import limited_settings
 
 FIVE_PER_MINUTE = Limit("test", 5, 60)
@@ -94,7 +94,7 @@ class BrokenCounters(MemoryCounters):
 
 async def test_unreachable_counters_fail_open_and_log_once(caplog: pytest.LogCaptureFixture) -> None:
     limiter = RateLimiter(BrokenCounters())
-    with caplog.at_level(logging.ERROR, logger="actions.ratelimit.limiter"):
+    with caplog.at_level(logging.ERROR, logger="noc.ratelimit.limiter"):
         assert await hits(limiter, FIVE_PER_MINUTE, "a", 10) == [True] * 10
         await limiter.release((FIVE_PER_MINUTE, "a"))
     assert len(caplog.records) == 1

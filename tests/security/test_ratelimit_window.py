@@ -1,4 +1,4 @@
-"""actions.ratelimit.window: the sliding-window arithmetic."""
+"""noc.ratelimit.window: the sliding-window arithmetic."""
 
 from __future__ import annotations
 
@@ -6,7 +6,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from actions.ratelimit.window import Limit, decide, estimate, seconds_until_allowed, window_position
+from noc.ratelimit.window import Limit, decide, estimate, seconds_until_allowed, window_position
 
 PER_MINUTE = Limit("test", 30, 60)
 

@@ -1,4 +1,4 @@
-"""actions.channels.rest: input checks and rate limits, in a real Sanic server with a fake Rasa agent."""
+"""noc.rasa_plugins.channels.rest: input checks and rate limits, in a real Sanic server with a fake Rasa agent."""
 
 from __future__ import annotations
 
@@ -11,11 +11,11 @@ import aiohttp
 import pytest
 from rasa.core.channels.channel import UserMessage
 
-from actions.channels import turns
-from actions.channels.rest import MAX_MESSAGE_CHARS, Refusal, RestInput, RestMessage, clean_text, parse_message
-from actions.channels.twilio import BOT_FAILED, DOMAIN_PATH, read_channel_responses
-from actions.conversation import channel_name
-from actions.settings import Settings
+from noc.domain.conversation import channel_name
+from noc.rasa_plugins import turns
+from noc.rasa_plugins.channels.rest import MAX_MESSAGE_CHARS, Refusal, RestInput, RestMessage, clean_text, parse_message
+from noc.rasa_plugins.channels.twilio import BOT_FAILED, DOMAIN_PATH, read_channel_responses
+from noc.settings import Settings
 from tests.channels.conftest import FakeAgent, RememberingAgent, start_channel, stop_channel
 from tests.security.conftest import NOTICE, limited_settings
 

@@ -1,4 +1,4 @@
-"""actions.store.retention on SQLite and PostgreSQL: old texts go, incidents stay."""
+"""noc.db.retention on SQLite and PostgreSQL: old texts go, incidents stay."""
 
 from __future__ import annotations
 
@@ -9,12 +9,12 @@ import pytest
 from sqlalchemy import Column, Float, Integer, MetaData, String, Table, Text, func, insert, select, text
 from sqlalchemy.orm import sessionmaker
 
-from actions.channels.twilio_store import TwilioMessage, claim_message
-from actions.store import retention
-from actions.store.agents import create_agent, create_session
-from actions.store.conversation_log import LoggedMessage, append_messages
-from actions.store.models import AgentSession, ConversationMessage, Incident, TranscriptMessage
-from actions.store.repository import TranscriptEntry, get_incident, open_incident
+from noc.db import retention
+from noc.db.agents import create_agent, create_session
+from noc.db.conversation_log import LoggedMessage, append_messages
+from noc.db.models import AgentSession, ConversationMessage, Incident, TranscriptMessage
+from noc.db.repository import TranscriptEntry, get_incident, open_incident
+from noc.db.twilio_messages import TwilioMessage, claim_message
 from tests.api.conftest import make_incident
 from tests.db_env import database_url as use_database
 
@@ -139,7 +139,7 @@ def test_the_period_is_at_least_a_day(days: int) -> None:
 def test_command_line(database_url: str, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]) -> None:
     monkeypatch.setenv("RETENTION_DAYS", "3")
     with use_database(monkeypatch, database_url):
-        from actions.store.db import get_session_factory
+        from noc.db.db import get_session_factory
 
         factory = get_session_factory()
         seed(factory)

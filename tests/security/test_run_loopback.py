@@ -9,6 +9,11 @@ import subprocess
 import time
 from pathlib import Path
 
+import pytest
+
+# Starts processes of its own (tests/conftest.py: tiers).
+pytestmark = pytest.mark.stack
+
 ROOT = Path(__file__).resolve().parents[2]
 PORTS = {"RASA_PORT": 15905, "ACTION_PORT": 15955, "WEB_PORT": 18980}
 TCP_LISTEN = "0A"

@@ -13,9 +13,9 @@ import pytest
 from rasa.core.channels.channel import UserMessage
 from rasa.core.lock_store import InMemoryLockStore
 
-from actions.channels.agent_bridge import AgentBridgeInput
-from actions.channels.webchat import WebChatInput, socket_message
-from actions.settings import get_settings
+from noc.rasa_plugins.channels.agent_bridge import AgentBridgeInput
+from noc.rasa_plugins.channels.webchat import WebChatInput, socket_message
+from noc.settings import get_settings
 from tests.channels.conftest import start_channel, stop_channel
 from tests.security.conftest import NOTICE, limited_settings
 

@@ -8,7 +8,7 @@ from pathlib import Path
 import aiohttp
 import pytest
 
-from actions.channels.twilio import TwilioInput
+from noc.rasa_plugins.channels.twilio import TwilioInput
 from tests.channels.conftest import (
     SMS_FROM,
     WEBHOOK_PATH,

@@ -20,8 +20,8 @@ from sqlalchemy.engine import Engine
 from sqlalchemy.exc import OperationalError
 from sqlalchemy.orm import sessionmaker
 
-from actions.store.db import make_engine, make_session_factory
-from actions.store.migrate import upgrade
+from noc.db.db import make_engine, make_session_factory
+from noc.db.migrate import upgrade
 
 PG_CANDIDATE_URLS = (
     "postgresql://postgres@127.0.0.1:5432/test",

@@ -10,12 +10,12 @@ import pytest
 from sqlalchemy import func, select
 from sqlalchemy.orm import sessionmaker
 
-from actions.escalation_rules import ESCALATE, decide_escalation
-from actions.store.conversation_log import LoggedMessage, append_messages, list_messages
-from actions.store.escalations import escalate_incident
-from actions.store.handoffs import open_handoff
-from actions.store.models import AuditEvent, Handoff, Incident
-from actions.store.repository import get_incident, open_incident
+from noc.db.conversation_log import LoggedMessage, append_messages, list_messages
+from noc.db.escalations import escalate_incident
+from noc.db.handoffs import open_handoff
+from noc.db.models import AuditEvent, Handoff, Incident
+from noc.db.repository import get_incident, open_incident
+from noc.domain.escalation_rules import ESCALATE, decide_escalation
 from tests.store.test_repository import NOW, make_incident
 
 PARTIAL = dict(

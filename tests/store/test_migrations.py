@@ -11,9 +11,9 @@ from alembic.autogenerate import compare_metadata
 from alembic.migration import MigrationContext
 from sqlalchemy import inspect
 
-from actions.store import migrate
-from actions.store.db import make_engine
-from actions.store.models import metadata
+from noc.db import migrate
+from noc.db.db import make_engine
+from noc.db.models import metadata
 
 APP_TABLES = {"incidents", "transcript_messages", "ticket_counters"}
 

@@ -13,11 +13,11 @@ import pytest
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session, sessionmaker
 
-from actions.store import repository
-from actions.store.db import make_engine, make_session_factory
-from actions.store.migrate import upgrade
-from actions.store.models import Incident, TranscriptMessage
-from actions.store.repository import (
+from noc.db import repository
+from noc.db.db import make_engine, make_session_factory
+from noc.db.migrate import upgrade
+from noc.db.models import Incident, TranscriptMessage
+from noc.db.repository import (
     NewIncident,
     OpenResult,
     TranscriptEntry,

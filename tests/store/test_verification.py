@@ -1,4 +1,4 @@
-"""actions.store.verification on SQLite and PostgreSQL: failed proofs counted per ticket, one lock, one notice."""
+"""noc.db.verification on SQLite and PostgreSQL: failed proofs counted per ticket, one lock, one notice."""
 
 from __future__ import annotations
 
@@ -11,10 +11,10 @@ from sqlalchemy import event, func, select
 from sqlalchemy.engine import Engine
 from sqlalchemy.orm import Session, sessionmaker
 
-from actions.store import retention
-from actions.store.models import AuditEvent, Incident, VerificationFailure
-from actions.store.repository import open_incident
-from actions.store.verification import (
+from noc.db import retention
+from noc.db.models import AuditEvent, Incident, VerificationFailure
+from noc.db.repository import open_incident
+from noc.db.verification import (
     LOCK_ACTION,
     VerificationLimit,
     VerificationLock,

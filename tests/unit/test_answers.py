@@ -7,7 +7,7 @@ from pathlib import Path
 import pytest
 import yaml
 
-from actions.answers import YES_NO_SLOTS, is_hedge, outage_beyond_site, read_triage, read_yes_no
+from noc.domain.answers import YES_NO_SLOTS, is_hedge, outage_beyond_site, read_triage, read_yes_no
 
 PHRASES = Path(__file__).resolve().parents[1] / "conversation" / "phrases"
 

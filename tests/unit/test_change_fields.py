@@ -6,7 +6,7 @@ from datetime import date
 
 import pytest
 
-from actions.change_fields import ASAP, clean_change_description, parse_desired_date
+from noc.domain.change_fields import ASAP, clean_change_description, parse_desired_date
 
 TODAY = date(2026, 11, 25)  # a Wednesday
 

@@ -11,14 +11,14 @@ import phonenumbers
 import pytest
 import yaml
 
-from actions.escalation import (
+from noc.domain.escalation import (
     REGION_SLUGS,
     Contact,
     EscalationBook,
     get_escalation_book,
     load_escalation_book,
 )
-from actions.tables import TABLES_DIR, TableError, load_yaml
+from noc.domain.tables import TABLES_DIR, TableError, load_yaml
 
 
 @pytest.fixture(scope="module")

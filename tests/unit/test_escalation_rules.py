@@ -6,7 +6,7 @@ from datetime import datetime, timedelta, timezone
 
 import pytest
 
-from actions.escalation_rules import (
+from noc.domain.escalation_rules import (
     CONTACT_CURRENT_FIRST,
     ESCALATE,
     LAST_LEVEL,

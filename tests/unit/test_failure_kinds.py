@@ -1,10 +1,10 @@
-"""The phrase → kind model of the NLU pipeline (rasa_plugins/failure_kinds.py), on a small set."""
+"""The phrase → kind model of the NLU pipeline (noc/domain/failure_kinds.py), on a small set."""
 
 from __future__ import annotations
 
 import pytest
 
-from rasa_plugins.failure_kinds import NO_KIND, FailureKindModel, around_span, normalize, word_spans
+from noc.domain.failure_kinds import NO_KIND, FailureKindModel, around_span, normalize, word_spans
 
 POSITIVES = {
     "sin_servicio": ["no hay servicio", "sin internet", "está caído", "no jala", "no funciona nada", "se cayó todo"],

@@ -4,7 +4,7 @@ import random
 
 import pytest
 
-from actions.phones import PhoneResult, country_from_phone, normalize_phone
+from noc.domain.phones import PhoneResult, country_from_phone, normalize_phone
 
 
 @pytest.mark.parametrize(

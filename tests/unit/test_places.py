@@ -4,9 +4,9 @@ from pathlib import Path
 
 import pytest
 
-from actions.escalation import load_escalation_book
-from actions.places import country_from_place, load_places
-from actions.tables import TableError
+from noc.domain.escalation import load_escalation_book
+from noc.domain.places import country_from_place, load_places
+from noc.domain.tables import TableError
 
 
 @pytest.mark.parametrize(

@@ -8,7 +8,7 @@ from typing import Any
 import pytest
 import yaml
 
-from actions.severity import (
+from noc.domain.severity import (
     SPECIAL_RULES,
     SYMPTOM_KINDS,
     Classification,
@@ -19,7 +19,7 @@ from actions.severity import (
     load_severity_table,
     pick_symptom_kind,
 )
-from actions.tables import TABLES_DIR, TableError
+from noc.domain.tables import TABLES_DIR, TableError
 
 
 @pytest.fixture(scope="module")

@@ -1,10 +1,10 @@
-"""The kind of failure read from the customer's own words (actions/symptoms.py)."""
+"""The kind of failure read from the customer's own words (noc/domain/symptoms.py)."""
 
 from __future__ import annotations
 
 import pytest
 
-from actions.symptoms import kinds_in_text
+from noc.domain.symptoms import kinds_in_text
 
 
 @pytest.mark.parametrize(

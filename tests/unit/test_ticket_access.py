@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from actions.ticket_access import owns_ticket, proves_ownership
+from noc.domain.ticket_access import owns_ticket, proves_ownership
 
 RECORD = {"sender_id": "whatsapp:+573001234567", "service_id": "CO-MPLS-00123", "contact_email": "ana@banco.co"}
 

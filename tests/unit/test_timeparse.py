@@ -6,7 +6,7 @@ from zoneinfo import ZoneInfo
 
 import pytest
 
-from actions.timeparse import format_local, parse_since
+from noc.domain.timeparse import format_local, parse_since
 
 BOGOTA = "America/Bogota"
 ZONE = ZoneInfo(BOGOTA)

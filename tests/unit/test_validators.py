@@ -5,7 +5,7 @@ from collections.abc import Callable
 
 import pytest
 
-from actions.validators import (
+from noc.domain.validators import (
     CORRECTABLE_FIELDS,
     clean_company,
     clean_person_name,
@@ -404,7 +404,7 @@ def test_random_input_never_raises(validator: Callable[[str | None], str | None]
     ],
 )
 def test_company_entity_keeps_all_its_words(text: str, entity: str, expected: str) -> None:
-    from actions.validators import expand_company_entity
+    from noc.domain.validators import expand_company_entity
 
     assert expand_company_entity(text, entity) == (expected or text.removeprefix("somos "))
 
@@ -421,7 +421,7 @@ def test_company_entity_keeps_all_its_words(text: str, entity: str, expected: st
     ],
 )
 def test_a_person_name_stops_where_a_company_starts(name: str, expected: str | None) -> None:
-    from actions.validators import person_without_company
+    from noc.domain.validators import person_without_company
 
     assert person_without_company(name) == expected
 
@@ -435,7 +435,7 @@ def test_a_person_name_stops_where_a_company_starts(name: str, expected: str | N
     ],
 )
 def test_person_entity_keeps_all_its_words(text: str, entity: str, expected: str) -> None:
-    from actions.validators import expand_person_entity
+    from noc.domain.validators import expand_person_entity
 
     assert expand_person_entity(text, entity) == expected
 
@@ -453,7 +453,7 @@ def test_a_legal_suffix_ends_the_company(text: str, expected: str) -> None:
 
 
 def test_a_particle_between_capitalised_words_stays_in_the_company() -> None:
-    from actions.validators import expand_company_entity
+    from noc.domain.validators import expand_company_entity
 
     text = "Hola! Soy Lucía Fernández, de Cooperativa Multiactiva del Sur Ltda., Asunción"
     assert expand_company_entity(text, "Sur Ltda.") == "Cooperativa Multiactiva del Sur Ltda."
@@ -471,7 +471,7 @@ def test_a_particle_between_capitalised_words_stays_in_the_company() -> None:
     ],
 )
 def test_a_company_tagged_with_the_person_keeps_the_company(company: str, people: list, expected: str) -> None:
-    from actions.validators import company_without_person
+    from noc.domain.validators import company_without_person
 
     assert company_without_person(company, people) == expected
 
@@ -487,7 +487,7 @@ def test_a_company_tagged_with_the_person_keeps_the_company(company: str, people
     ],
 )
 def test_a_lowercase_remark_is_no_company_name(text: str, expected: bool) -> None:
-    from actions.validators import is_a_sentence
+    from noc.domain.validators import is_a_sentence
 
     assert is_a_sentence(text) is expected
 
@@ -504,7 +504,7 @@ def test_a_lowercase_remark_is_no_company_name(text: str, expected: bool) -> Non
     ],
 )
 def test_a_first_message_that_only_greets_describes_no_problem(text: str, names: list[str], expected: bool) -> None:
-    from actions.validators import says_what_happens
+    from noc.domain.validators import says_what_happens
 
     assert says_what_happens(text, names) is expected
 

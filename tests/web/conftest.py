@@ -16,7 +16,7 @@ import pytest
 
 from tests.e2e.servers import ROOT, Servers, start_servers, stop_servers
 
-WIDGET_BUNDLE = ROOT / "web" / "widget" / "dist" / "widget.js"
+WIDGET_BUNDLE = ROOT / "widget" / "dist" / "widget.js"
 ARTIFACTS = ROOT / "tests" / "artifacts"
 CHROMIUM = "/usr/bin/chromium"
 # This machine (and CI) has no internet: keep chromium from calling home.
@@ -42,7 +42,7 @@ def servers(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Servers]:
 @pytest.fixture(scope="session")
 def widget_bundle() -> Path:
     if not WIDGET_BUNDLE.is_file():
-        pytest.fail(f"{WIDGET_BUNDLE.relative_to(ROOT)} is missing: run `make web/widget/dist/widget.js`")
+        pytest.fail(f"{WIDGET_BUNDLE.relative_to(ROOT)} is missing: run `make widget/dist/widget.js`")
     return WIDGET_BUNDLE
 
 

@@ -3,7 +3,7 @@
 Speaks the same events as Rasa (session_request -> session_confirm into the
 session's room; user_uttered -> bot_uttered to that room, each answer tagged
 with the message's id and its place, then the acknowledgement; a message id
-seen before gets its saved answers again, as actions/channels/webchat.py
+seen before gets its saved answers again, as noc/rasa_plugins/channels/webchat.py
 does) and serves a page with the widget at ``/``. It can be stopped and
 started again on the same port, as a Rasa server restart. The message
 ``corte`` is answered, then its socket is cut before the acknowledgement, as

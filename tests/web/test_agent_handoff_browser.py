@@ -13,8 +13,8 @@ from pathlib import Path
 import pytest
 from playwright.sync_api import Page, expect
 
-from actions.store.agents import create_agent
-from actions.store.db import make_engine, make_session_factory
+from noc.db.agents import create_agent
+from noc.db.db import make_engine, make_session_factory
 from tests.e2e.servers import Servers
 from tests.web.test_widget_browser import TICKET, WidgetChat
 

@@ -7,8 +7,8 @@ import uuid
 
 import requests
 
-from actions.store.conversation_log import list_messages
-from actions.store.db import make_engine, make_session_factory
+from noc.db.conversation_log import list_messages
+from noc.db.db import make_engine, make_session_factory
 from tests.e2e.servers import Servers
 from tests.web.socketio_client import RasaSocket, texts
 

@@ -15,9 +15,9 @@ from aiohttp import web
 from aiohttp.test_utils import TestClient
 from sqlalchemy.orm import sessionmaker
 
-from actions.api.server import create_app
-from actions.api.web_pages import DEMO_PAGE, RASA_URL_PLACEHOLDER, WEB_PAGES_KEY, WebPages
-from actions.settings import PROJECT_ROOT, load_settings
+from noc.settings import PROJECT_ROOT, load_settings
+from noc.web.server import create_app
+from noc.web.web_pages import DEMO_PAGE, RASA_URL_PLACEHOLDER, WEB_PAGES_KEY, WebPages
 
 WEB_PORT = 18283
 BUNDLE_TEXT = "/*! test bundle */(()=>{window.__nocTest=1})();\n"
@@ -89,7 +89,7 @@ async def test_missing_bundle_says_how_to_build_it(aiohttp_client, tmp_path: Pat
     response = await client.get("/widget.js")
 
     assert response.status == 503
-    assert "make web/widget/dist/widget.js" in (await response.json())["error"]
+    assert "make widget/dist/widget.js" in (await response.json())["error"]
 
 
 @pytest.mark.parametrize("path", ["/api/incidents", "/api/incidents/INC-2026-000001"])
@@ -110,8 +110,9 @@ def test_public_rasa_url_defaults_to_the_rasa_port(monkeypatch: pytest.MonkeyPat
     assert load_settings().public_rasa_url == "https://chat.noc.example"
 
 
+@pytest.mark.stack
 def test_the_real_server_process_serves_both(tmp_path: Path) -> None:
-    """``python -m actions.api.server`` runs as ``__main__``: the routes must work there too."""
+    """``python -m noc.web`` runs as ``__main__``: the routes must work there too."""
     env = {
         **os.environ,
         "WEB_PORT": str(WEB_PORT),
@@ -120,7 +121,7 @@ def test_the_real_server_process_serves_both(tmp_path: Path) -> None:
         "PUBLIC_RASA_URL": "http://rasa.example:5005",
     }
     proc = subprocess.Popen(
-        [sys.executable, "-m", "actions.api.server"],
+        [sys.executable, "-m", "noc.web"],
         cwd=PROJECT_ROOT,
         env=env,
         stdout=subprocess.PIPE,

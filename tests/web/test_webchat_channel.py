@@ -1,4 +1,4 @@
-"""actions.channels.webchat: the socketio channel's session_request joins the session's room."""
+"""noc.rasa_plugins.channels.webchat: the socketio channel's session_request joins the session's room."""
 
 from __future__ import annotations
 
@@ -6,7 +6,7 @@ from unittest.mock import AsyncMock
 
 import pytest
 
-from actions.channels.webchat import WebChatInput, session_id_from
+from noc.rasa_plugins.channels.webchat import WebChatInput, session_id_from
 
 
 async def _noop(_message) -> None:
@@ -49,7 +49,7 @@ async def test_without_persistence_no_room_is_entered() -> None:
 
 
 def test_name_stays_socketio_so_records_say_web() -> None:
-    from actions.conversation import channel_name
+    from noc.domain.conversation import channel_name
 
     assert WebChatInput.name() == "socketio"
     assert channel_name(WebChatInput.name()) == "web"

@@ -1,0 +1,1 @@
+"""The NOC's rules as plain functions: no Rasa and no database imports here."""

@@ -1,1 +1,0 @@
-"""Custom components of the Rasa server's NLU pipeline (named in config.yml)."""
