@@ -73,7 +73,8 @@ validate: $(BIN)/.installed ## rasa data validate --fail-on-warnings (see script
 	$(BIN)/python scripts/validate_data.py
 
 # Tiers are pytest markers set from the fixtures a test uses (tests/conftest.py).
-test-fast: $(BIN)/.installed ## Pure logic, the database, actions with a fake dispatcher: no training, no servers
+# The widget bundle too: the web server's own tests fetch /widget.js (503 when it was never built).
+test-fast: $(BIN)/.installed $(WIDGET) ## Pure logic, the database, actions with a fake dispatcher: no training, no servers
 	$(BIN)/python -m pytest -m "unit or db" tests
 
 test: $(BIN)/.installed $(MODEL) $(WIDGET) chromium nginx lint validate ## The whole test suite (test-fast first)
