@@ -18,7 +18,7 @@ script, and are never cached.
 from __future__ import annotations
 
 import json
-from collections.abc import Awaitable, Callable
+from collections.abc import Callable
 from functools import partial
 from urllib.parse import quote
 
@@ -27,8 +27,7 @@ from aiohttp import web
 from noc.db.agents import ConsoleSession, get_session
 from noc.web.console.context import console_context, in_thread
 from noc.web.console.csrf import LOGIN_CSRF_COOKIE, tokens_match
-
-Handler = Callable[[web.Request], Awaitable[web.StreamResponse]]
+from noc.web.shared import Handler
 
 PAGE = "page"
 JSON = "json"
