@@ -74,11 +74,15 @@ validate: $(BIN)/.installed ## rasa data validate --fail-on-warnings (see script
 
 # Tiers are pytest markers set from the fixtures a test uses (tests/conftest.py).
 # The widget bundle too: the web server's own tests fetch /widget.js (503 when it was never built).
+# The fast tier runs on every core (pytest-xdist; each test has its own
+# database schema and Redis prefix); the rest runs in one process, in order,
+# because its tests share one stack of servers and several measure time.
+FAST_TIER := -m "unit or db" -n auto --maxprocesses 4
 test-fast: $(BIN)/.installed $(WIDGET) ## Pure logic, the database, actions with a fake dispatcher: no training, no servers
-	$(BIN)/python -m pytest -m "unit or db" tests
+	$(BIN)/python -m pytest $(FAST_TIER) tests
 
 test: $(BIN)/.installed $(MODEL) $(WIDGET) chromium nginx lint validate ## The whole test suite (test-fast first)
-	$(BIN)/python -m pytest -m "unit or db" tests
+	$(BIN)/python -m pytest $(FAST_TIER) tests
 	$(BIN)/python -m pytest -m "not (unit or db)" tests
 	$(BIN)/rasa test core --model $(MODEL) --stories tests/stories --fail-on-prediction-errors --out var/test-results/core
 

@@ -3,6 +3,14 @@
 from __future__ import annotations
 
 import os
+from collections.abc import Iterator
+from typing import TYPE_CHECKING
+
+import pytest
+
+if TYPE_CHECKING:
+    from tests.e2e.fake_twilio import FakeTwilioApi
+    from tests.e2e.servers import Servers
 
 # Set before any project module reads settings: tests never touch var/noc.db
 # or a token in the developer's .env (load_dotenv does not override these).
@@ -14,6 +22,28 @@ os.environ.setdefault("REDIS_URL", "")
 os.environ.setdefault("DEFAULT_TIMEZONE", "America/Bogota")
 os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
 os.environ.setdefault("SQLALCHEMY_SILENCE_UBER_WARNING", "1")
+
+
+# --- The servers most end-to-end tests share (tests/e2e/servers.py) ---
+
+
+@pytest.fixture(scope="session")
+def twilio_api() -> Iterator[FakeTwilioApi]:
+    from tests.e2e.fake_twilio import serve_fake_twilio_api
+
+    with serve_fake_twilio_api() as fake:
+        yield fake
+
+
+@pytest.fixture(scope="session")
+def servers(tmp_path_factory: pytest.TempPathFactory, twilio_api: FakeTwilioApi) -> Iterator[Servers]:
+    """The three servers of `make run`, started once for the run, when a test first needs them."""
+    from tests.e2e.servers import start_shared_servers, stop_servers
+
+    started = start_shared_servers(tmp_path_factory.mktemp("shared_stack"), twilio_api_base_url=twilio_api.base_url)
+    yield started
+    # The processes now: a test may have restarted one (tests/e2e/test_restart.py).
+    stop_servers(list(started.processes.values()))
 
 
 # --- Tiers (`make test-fast` runs unit and db; `make test` runs everything) ---
@@ -42,8 +72,6 @@ SLOW_TIERS = ("browser", "cluster", "stack", "model")
 
 
 def pytest_collection_modifyitems(config, items) -> None:
-    import pytest
-
     for item in items:
         fixtures = set(getattr(item, "fixturenames", ()))
         for fixture, tier in TIER_FIXTURES.items():

@@ -1,5 +1,7 @@
 """Whole intakes over the Twilio channel (WhatsApp and SMS) against the three real servers.
 
+The servers are the stack the end-to-end tests share (tests/conftest.py).
+
 Twilio is played by this test: form-encoded, signed webhooks to the Rasa server,
 the bot's answers read from the TwiML of each HTTP response. The conversation
 is driven by what the bot last asked, not by a fixed script, so it follows the
@@ -12,39 +14,18 @@ from __future__ import annotations
 import re
 import uuid
 import xml.etree.ElementTree as ET
-from collections.abc import Iterator
 from dataclasses import dataclass, field
 
 import pytest
 import requests
 from twilio.request_validator import RequestValidator
 
-from tests.e2e.servers import Servers, start_servers, stop_servers
+from tests.e2e.servers import TWILIO_ACCOUNT_SID, Servers
+from tests.e2e.servers import TWILIO_AUTH_TOKEN as TOKEN
+from tests.e2e.servers import TWILIO_WEBHOOK as WEBHOOK
 
-TOKEN = "test-token-twilio"
-RASA_PORT = 15105
-PUBLIC_BASE_URL = f"http://127.0.0.1:{RASA_PORT}"
-WEBHOOK = f"{PUBLIC_BASE_URL}/webhooks/twilio/webhook"
 TICKET = re.compile(r"INC-\d{4}-\d{6}")
 MAX_TURNS = 25
-
-
-@pytest.fixture(scope="module")
-def servers(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Servers]:
-    tmp = tmp_path_factory.mktemp("twilio_e2e")
-    started, procs = start_servers(
-        tmp,
-        rasa_port=RASA_PORT,
-        action_port=15155,
-        web_port=18180,
-        extra_env={
-            "TWILIO_AUTH_TOKEN": TOKEN,
-            "PUBLIC_BASE_URL": PUBLIC_BASE_URL,
-            "TWILIO_VALIDATE_SIGNATURE": "true",
-        },
-    )
-    yield started
-    stop_servers(procs)
 
 
 def messages_of(twiml: str) -> list[str]:
@@ -68,7 +49,7 @@ class Phone:
         whatsapp = self.from_.startswith("whatsapp:")
         return {
             "MessageSid": sid or f"SM{uuid.uuid4().hex}",
-            "AccountSid": "AC" + "0" * 32,
+            "AccountSid": TWILIO_ACCOUNT_SID,
             "From": self.from_,
             "To": "whatsapp:+14155238886" if whatsapp else "+14155550100",
             "Body": body,

@@ -1,24 +1,11 @@
 from __future__ import annotations
 
 import uuid
-from collections.abc import Iterator
 
 import pytest
 import requests
 
-from tests.e2e.servers import Servers, start_servers, stop_servers
-
-
-@pytest.fixture(scope="session")
-def servers(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Servers]:
-    tmp = tmp_path_factory.mktemp("e2e")
-    # A slow action server fails a turn after this long (tests/e2e/test_action_server_faults.py).
-    started, _ = start_servers(
-        tmp, rasa_port=15005, action_port=15055, web_port=18080, extra_env={"ACTION_TIMEOUT_SECONDS": "8"}
-    )
-    yield started
-    # The processes now: a test may have started one again.
-    stop_servers(list(started.processes.values()))
+from tests.e2e.servers import Servers
 
 
 class Chat:

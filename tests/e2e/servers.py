@@ -1,4 +1,11 @@
-"""Starts the three servers of `make run` on test ports, as a user would."""
+"""Starts the three servers of `make run` on test ports, as a user would.
+
+Most end-to-end tests share one such stack for the whole run (``servers`` in
+tests/conftest.py; the model loads once, not once per package): its Twilio
+channel checks real signatures and sends through a fake Twilio API, and an
+action that takes longer than ``ACTION_TIMEOUT_SECONDS`` fails the turn. A
+module that needs other settings starts its own stack with ``start_servers``.
+"""
 
 from __future__ import annotations
 
@@ -16,6 +23,17 @@ BIN = Path(sys.executable).parent
 MODEL = ROOT / "models" / "noc.tar.gz"
 LOGGING = ("--logging-config-file", "logging.yml")
 ACTION_SERVER_TOKEN = "e2e-action-token"
+
+# The shared stack. Each test uses senders, phones and agents of its own.
+SHARED_RASA_PORT, SHARED_ACTION_PORT, SHARED_WEB_PORT = 15005, 15055, 18080
+PUBLIC_BASE_URL = f"http://127.0.0.1:{SHARED_RASA_PORT}"
+TWILIO_WEBHOOK = f"{PUBLIC_BASE_URL}/webhooks/twilio/webhook"
+TWILIO_ACCOUNT_SID = "AC" + "1" * 32
+TWILIO_AUTH_TOKEN = "e2e-twilio-token"
+TWILIO_SMS_NUMBER = "+15005550006"
+TWILIO_WHATSAPP_NUMBER = "+14155238886"
+# Short, so that tests/e2e/test_action_server_faults.py waits 8 s and not the default 20 s.
+ACTION_TIMEOUT_SECONDS = 8
 
 
 @dataclass
@@ -117,6 +135,27 @@ def start_servers(
             sys.stderr.write(f"--- {name}.log ---\n{(tmp / f'{name}.log').read_text()[-4000:]}\n")
         raise
     return servers, procs
+
+
+def start_shared_servers(tmp: Path, *, twilio_api_base_url: str) -> Servers:
+    """The stack the end-to-end tests share; stop it with ``stop_servers(list(servers.processes.values()))``."""
+    servers, _ = start_servers(
+        tmp,
+        rasa_port=SHARED_RASA_PORT,
+        action_port=SHARED_ACTION_PORT,
+        web_port=SHARED_WEB_PORT,
+        extra_env={
+            "TWILIO_ACCOUNT_SID": TWILIO_ACCOUNT_SID,
+            "TWILIO_AUTH_TOKEN": TWILIO_AUTH_TOKEN,
+            "TWILIO_SMS_NUMBER": TWILIO_SMS_NUMBER,
+            "TWILIO_WHATSAPP_NUMBER": TWILIO_WHATSAPP_NUMBER,
+            "TWILIO_API_BASE_URL": twilio_api_base_url,
+            "PUBLIC_BASE_URL": PUBLIC_BASE_URL,
+            "TWILIO_VALIDATE_SIGNATURE": "true",
+            "ACTION_TIMEOUT_SECONDS": str(ACTION_TIMEOUT_SECONDS),
+        },
+    )
+    return servers
 
 
 def stop_servers(procs: list[subprocess.Popen]) -> None:

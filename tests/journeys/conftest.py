@@ -1,25 +1,22 @@
-"""One stack of real servers for the journeys: a customer, the bot, a handoff and an agent.
+"""The journeys on real servers: a customer, the bot, a handoff and an agent.
 
-``servers`` starts the three servers of `make run` (the trained model, the
-action server, the Rasa server with credentials.yml's channels, the web
-server with the console) once for the package, on ports of their own. The
-Twilio channel checks real signatures; its REST API, which the Rasa server
-calls for messages sent outside a webhook's answer (an agent's reply, the
-hand back), is ``FakeTwilioApi``, a local server run by this process.
+``servers`` is the stack the end-to-end tests share (tests/conftest.py): the
+three servers of `make run` (the trained model, the action server, the Rasa
+server with credentials.yml's channels, the web server with the console).
+The Twilio channel checks real signatures; its REST API, which the Rasa
+server calls for messages sent outside a webhook's answer (an agent's
+reply, the hand back), is ``FakeTwilioApi``, a local server run by this
+process.
 """
 
 from __future__ import annotations
 
-import base64
-import json
 import re
-import threading
 import time
 import uuid
 import xml.etree.ElementTree as ET
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any, TypeVar
 from urllib.parse import parse_qs, urlsplit
 
@@ -29,18 +26,13 @@ from twilio.request_validator import RequestValidator
 
 from noc.db.agents import create_agent
 from noc.db.db import make_engine, make_session_factory
-from tests.e2e.servers import Servers, start_servers, stop_servers
-
-RASA_PORT = 15405
-ACTION_PORT = 15455
-WEB_PORT = 18480
-PUBLIC_BASE_URL = f"http://127.0.0.1:{RASA_PORT}"
-WEBHOOK = f"{PUBLIC_BASE_URL}/webhooks/twilio/webhook"
-
-ACCOUNT_SID = "AC" + "1" * 32
-AUTH_TOKEN = "journeys-twilio-token"
-SMS_NUMBER = "+15005550006"
-WHATSAPP_NUMBER = "+14155238886"
+from tests.e2e.fake_twilio import FakeTwilioApi
+from tests.e2e.servers import TWILIO_ACCOUNT_SID as ACCOUNT_SID
+from tests.e2e.servers import TWILIO_AUTH_TOKEN as AUTH_TOKEN
+from tests.e2e.servers import TWILIO_SMS_NUMBER as SMS_NUMBER
+from tests.e2e.servers import TWILIO_WEBHOOK as WEBHOOK
+from tests.e2e.servers import TWILIO_WHATSAPP_NUMBER as WHATSAPP_NUMBER
+from tests.e2e.servers import Servers
 
 AGENT_USERNAME = "laura"
 AGENT_NAME = "Laura Gómez"
@@ -50,103 +42,21 @@ TICKET = re.compile(r"INC-\d{4}-\d{6}")
 T = TypeVar("T")
 
 
-@dataclass
-class FakeTwilioApi:
-    """``POST /2010-04-01/Accounts/{sid}/Messages.json`` as Twilio answers it, on a local port."""
-
-    base_url: str = ""
-    messages: list[dict[str, str]] = field(default_factory=list)
-    refused: list[str] = field(default_factory=list)
-    lock: threading.Lock = field(default_factory=threading.Lock)
-
-    def sent_to(self, to: str) -> list[dict[str, str]]:
-        with self.lock:
-            return [m for m in self.messages if m["To"] == to]
-
-    def handler(self) -> type[BaseHTTPRequestHandler]:
-        fake = self
-        path = re.compile(r"^/2010-04-01/Accounts/(?P<sid>[^/]+)/Messages\.json$")
-        expected_auth = "Basic " + base64.b64encode(f"{ACCOUNT_SID}:{AUTH_TOKEN}".encode()).decode()
-
-        class Handler(BaseHTTPRequestHandler):
-            def do_POST(self) -> None:
-                body = self.rfile.read(int(self.headers.get("Content-Length") or 0)).decode()
-                match = path.match(urlsplit(self.path).path)
-                if match is None:
-                    return self._answer(404, {"code": 20404, "message": "Not found", "status": 404})
-                if match["sid"] != ACCOUNT_SID or self.headers.get("Authorization") != expected_auth:
-                    with fake.lock:
-                        fake.refused.append(self.path)
-                    return self._answer(401, {"code": 20003, "message": "Authenticate", "status": 401})
-                form = {key: values[0] for key, values in parse_qs(body, keep_blank_values=True).items()}
-                with fake.lock:
-                    fake.messages.append(form)
-                    sid = f"SM{len(fake.messages):032x}"
-                self._answer(
-                    201,
-                    {
-                        "sid": sid,
-                        "account_sid": ACCOUNT_SID,
-                        "to": form.get("To"),
-                        "from": form.get("From"),
-                        "body": form.get("Body"),
-                        "status": "queued",
-                    },
-                )
-
-            def _answer(self, status: int, payload: dict[str, Any]) -> None:
-                data = json.dumps(payload).encode()
-                self.send_response(status)
-                self.send_header("Content-Type", "application/json")
-                self.send_header("Content-Length", str(len(data)))
-                self.end_headers()
-                self.wfile.write(data)
-
-            def log_message(self, *_: Any) -> None:  # keep pytest's output clean
-                pass
-
-        return Handler
+@pytest.fixture
+def fake_twilio(twilio_api: FakeTwilioApi) -> FakeTwilioApi:
+    return twilio_api
 
 
-@pytest.fixture(scope="package")
-def fake_twilio() -> Iterator[FakeTwilioApi]:
-    fake = FakeTwilioApi()
-    server = ThreadingHTTPServer(("127.0.0.1", 0), fake.handler())
-    fake.base_url = f"http://127.0.0.1:{server.server_address[1]}"
-    thread = threading.Thread(target=server.serve_forever, name="fake-twilio-api", daemon=True)
-    thread.start()
-    yield fake
-    server.shutdown()
-    server.server_close()
-
-
-@pytest.fixture(scope="package")
-def servers(tmp_path_factory: pytest.TempPathFactory, fake_twilio: FakeTwilioApi) -> Iterator[Servers]:
-    tmp = tmp_path_factory.mktemp("journeys")
-    started, procs = start_servers(
-        tmp,
-        rasa_port=RASA_PORT,
-        action_port=ACTION_PORT,
-        web_port=WEB_PORT,
-        extra_env={
-            "TWILIO_ACCOUNT_SID": ACCOUNT_SID,
-            "TWILIO_AUTH_TOKEN": AUTH_TOKEN,
-            "TWILIO_SMS_NUMBER": SMS_NUMBER,
-            "TWILIO_WHATSAPP_NUMBER": WHATSAPP_NUMBER,
-            "TWILIO_API_BASE_URL": fake_twilio.base_url,
-            "PUBLIC_BASE_URL": PUBLIC_BASE_URL,
-            "TWILIO_VALIDATE_SIGNATURE": "true",
-        },
-    )
-    engine = make_engine(started.database_url)
+@pytest.fixture(scope="package", autouse=True)
+def agent_account(servers: Servers) -> None:
+    """The journeys' agent, in the shared stack's database."""
+    engine = make_engine(servers.database_url)
     try:
         create_agent(
             make_session_factory(engine), username=AGENT_USERNAME, display_name=AGENT_NAME, password=AGENT_PASSWORD
         )
     finally:
         engine.dispose()
-    yield started
-    stop_servers(procs)
 
 
 def eventually(probe: Callable[[], T | None], *, timeout: float = 15.0, what: str = "condition") -> T:

@@ -285,8 +285,16 @@ def logs(servers: Servers, before: dict) -> dict[str, str]:
         headers={"Authorization": f"Bearer {servers.token}"},
         timeout=TIMEOUT,
     )
-    time.sleep(0.5)
-    return {name: (servers.log_dir / f"{name}.log").read_text(errors="replace") for name in ("rasa", "actions", "web")}
+
+    def read() -> dict[str, str]:
+        names = ("rasa", "actions", "web")
+        return {name: (servers.log_dir / f"{name}.log").read_text(errors="replace") for name in names}
+
+    # The access log line is written after the answer: poll for it rather than sleep.
+    deadline = time.monotonic() + 10
+    while "/api/incidents?sender_id=" not in (found := read())["web"] and time.monotonic() < deadline:
+        time.sleep(0.1)
+    return found
 
 
 def assert_only_masked(log: str) -> None:

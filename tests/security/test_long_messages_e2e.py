@@ -19,7 +19,6 @@ from __future__ import annotations
 import statistics
 import time
 import uuid
-from collections.abc import Iterator
 from concurrent.futures import ThreadPoolExecutor
 
 import pytest
@@ -27,7 +26,7 @@ import requests
 
 from noc.rasa_plugins.channels.limits import MAX_BOT_MESSAGE_CHARS, MESSAGE_TOO_LONG
 from noc.rasa_plugins.channels.twilio import DOMAIN_PATH, read_channel_responses
-from tests.e2e.servers import Servers, start_servers, stop_servers
+from tests.e2e.servers import Servers
 
 TOO_LONG = read_channel_responses(DOMAIN_PATH, (MESSAGE_TOO_LONG,), channel="rest")[MESSAGE_TOO_LONG]
 REPORT = (
@@ -41,17 +40,6 @@ PARALLEL = 8
 ROUNDS = 3
 # What eight long messages may add to another customer's answer.
 ALLOWED_DELAY = 0.5
-
-
-@pytest.fixture(scope="module")
-def servers(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Servers]:
-    started, procs = start_servers(
-        tmp_path_factory.mktemp("long_messages"), rasa_port=15605, action_port=15655, web_port=18680
-    )
-    try:
-        yield started
-    finally:
-        stop_servers(list(started.processes.values()) or procs)
 
 
 def say(servers: Servers, text: str) -> tuple[float, list[str]]:

@@ -70,7 +70,9 @@ def test_the_features_are_found() -> None:
 def test_every_regex_is_fast_on_16k_characters(name: str, pattern: str, kind: str) -> None:
     text = (ADVERSARIAL[kind] * 16_000)[:16_000]
     elapsed = seconds(pattern, text, featurizer_flags())
-    assert elapsed < 0.05, f"{name} {pattern!r} took {elapsed * 1000:.0f} ms on 16,000 characters of {kind}"
+    # Linear is well under a millisecond, quadratic over a second: a bound far
+    # from both holds on a loaded machine (the fast tier runs on every core).
+    assert elapsed < 0.2, f"{name} {pattern!r} took {elapsed * 1000:.0f} ms on 16,000 characters of {kind}"
 
 
 @pytest.mark.parametrize("kind", ["letters", "address characters", "dotted domain"])

@@ -1,7 +1,7 @@
 """Fixtures of the web chat widget tests.
 
-``servers`` starts the three servers of `make run` once for tests/web (the
-socket.io and the browser tests share them); ``browser`` is Debian's chromium
+``servers`` is the stack of the three servers of `make run` that the
+end-to-end tests share (tests/conftest.py); ``browser`` is Debian's chromium
 driven by Playwright, never a browser Playwright downloads.
 """
 
@@ -14,7 +14,7 @@ from pathlib import Path
 
 import pytest
 
-from tests.e2e.servers import ROOT, Servers, start_servers, stop_servers
+from tests.e2e.servers import ROOT
 
 WIDGET_BUNDLE = ROOT / "widget" / "dist" / "widget.js"
 ARTIFACTS = ROOT / "tests" / "artifacts"
@@ -29,14 +29,6 @@ CHROMIUM_ARGS = [
     "--disable-component-update",
     "--disable-sync",
 ]
-
-
-@pytest.fixture(scope="package")
-def servers(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Servers]:
-    tmp = tmp_path_factory.mktemp("web")
-    started, procs = start_servers(tmp, rasa_port=15205, action_port=15255, web_port=18280)
-    yield started
-    stop_servers(procs)
 
 
 @pytest.fixture(scope="session")

@@ -5,8 +5,8 @@ hand back lets the bot continue the intake where it was."""
 
 from __future__ import annotations
 
+import json
 import re
-import time
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -14,9 +14,11 @@ import pytest
 from playwright.sync_api import Page, expect
 
 from noc.db.agents import create_agent
+from noc.db.conversation_log import list_messages
 from noc.db.db import make_engine, make_session_factory
 from tests.e2e.servers import Servers
 from tests.web.test_widget_browser import TICKET, WidgetChat
+from tests.web.test_widget_fake_server import wait_until
 
 PASSWORD = "clave-de-prueba-123"
 REPLY = "Hola, soy Ana del NOC: ya estoy revisando su enlace."
@@ -46,6 +48,17 @@ def two_pages(browser) -> Iterator[tuple[Page, Page]]:
     assert errors == [], errors
 
 
+def user_lines(servers: Servers, page: Page) -> list[str]:
+    """What the widget's customer wrote, as the conversation log holds it."""
+    state = json.loads(page.evaluate("() => sessionStorage.getItem(Object.keys(sessionStorage)[0])"))
+    engine = make_engine(servers.database_url)
+    try:
+        log = list_messages(make_session_factory(engine), sender_id=state["sessionId"])
+    finally:
+        engine.dispose()
+    return [m["text"] for m in log if m["role"] == "user"]
+
+
 def test_agent_takes_over_from_the_widget_and_hands_back(
     two_pages: tuple[Page, Page], servers: Servers, agent: str, artifacts: Path
 ) -> None:
@@ -64,7 +77,9 @@ def test_agent_takes_over_from_the_widget_and_hands_back(
     customer.textbox.fill("¿Sigue ahí? Tenemos una reunión a las 3")
     customer.textbox.press("Enter")
     expect(customer.user.last).to_have_text("¿Sigue ahí? Tenemos una reunión a las 3")
-    time.sleep(2)
+    # The turn is over once its message is in the conversation log (saved with
+    # the turn, after any answer was sent): only then is "no answer" known.
+    wait_until(lambda: "¿Sigue ahí? Tenemos una reunión a las 3" in user_lines(servers, customer_page))
     expect(customer.bot).to_have_count(bot_messages)
 
     # The agent logs in and finds the conversation waiting, with its transcript.

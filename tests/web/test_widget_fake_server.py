@@ -53,6 +53,8 @@ def test_bot_markup_is_text_buttons_send_payloads_and_a_restart_is_survived(page
     page.goto(f"{fake_rasa.url}/")
     launcher = page.get_by_role("button", name="Abrir el chat: Soporte de prueba")
     expect(launcher).to_be_visible()
+    # A check that something does not happen needs a wait: a widget that
+    # connected on load would have by now (it connects within milliseconds).
     page.wait_for_timeout(300)
     assert fake_rasa.received("session_request") == [], "no connection before the widget is used"
 
