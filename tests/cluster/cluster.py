@@ -11,7 +11,6 @@ import signal
 import subprocess
 import sys
 import time
-from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -267,14 +266,6 @@ class Intake:
 
     def repeated_questions(self) -> list[str]:
         return sorted({keyword for keyword in self.asked if self.asked.count(keyword) > 1})
-
-
-def wait_until(condition: Callable[[], bool], seconds: float, what: str) -> None:
-    deadline = time.monotonic() + seconds
-    while not condition():
-        if time.monotonic() > deadline:
-            raise AssertionError(f"not within {seconds} s: {what}")
-        time.sleep(0.5)
 
 
 def answers(url: str) -> bool:

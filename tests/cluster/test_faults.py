@@ -35,8 +35,8 @@ from tests.cluster.cluster import (
     say,
     server_pids,
     texts,
-    wait_until,
 )
+from tests.polling import eventually
 
 SUBMIT_FAILED = "utter_submit_failed"
 # Loading the actions, or a Rasa model, after a restart on two busy cores.
@@ -75,7 +75,7 @@ def signal_servers(cluster: Cluster, ports: tuple[int, ...], signum: signal.Sign
         # accepts connections, which it then resets: nginx does not resend a POST it
         # sent (it could run twice), so a message in that instant gets a 502. A
         # customer's next message comes later than that.
-        wait_until(lambda: not any(alive(pid) for pid in killed), 30, f"the end of {killed}")
+        eventually(lambda: not any(alive(pid) for pid in killed), timeout=30, what=f"the end of {killed}", interval=0.5)
 
 
 def alive(pid: int) -> bool:
@@ -99,12 +99,15 @@ def alive(pid: int) -> bool:
 def wait_restarted(cluster: Cluster, names_and_urls: dict[str, str]) -> None:
     """The launcher saw each server die and started it again, and it answers."""
     for name, url in names_and_urls.items():
-        wait_until(
+        eventually(
             lambda name=name: f"{name} exited with -9; restarting" in cluster.launcher_log(),
-            60,
-            f"the launcher restarting {name}",
+            timeout=60,
+            what=f"the launcher restarting {name}",
+            interval=0.5,
         )
-        wait_until(lambda url=url: answers(url), RESTART_SECONDS, f"{name} answering again at {url}")
+        eventually(
+            lambda url=url: answers(url), timeout=RESTART_SECONDS, what=f"{name} answering again at {url}", interval=0.5
+        )
 
 
 def action_health_urls() -> dict[str, str]:

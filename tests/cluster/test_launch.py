@@ -10,9 +10,7 @@ import signal
 import subprocess
 import sys
 import threading
-import time
 import uuid
-from collections.abc import Callable
 from pathlib import Path
 
 import pytest
@@ -23,6 +21,7 @@ from scripts.cluster import launch
 from scripts.cluster.launch import Child, check_redis, ensure_machine_database, spawn, stop, supervise
 from scripts.cluster.plan import ROOT, ClusterError, ClusterPlan, Process, processes
 from tests.cluster.conftest import CLOSED_PORT
+from tests.polling import eventually
 
 # Starts processes of its own (tests/conftest.py: tiers).
 pytestmark = pytest.mark.stack
@@ -84,13 +83,6 @@ def started(plan: ClusterPlan, *processes: Process) -> list[Child]:
     return [Child(process, spawn(process, plan, dict(os.environ))) for process in processes]
 
 
-def wait_until(condition: Callable[[], bool], seconds: float = 30) -> None:
-    deadline = time.monotonic() + seconds
-    while not condition():
-        assert time.monotonic() < deadline, "timed out"
-        time.sleep(0.05)
-
-
 def test_only_nginx_is_not_restarted(tmp_path: Path) -> None:
     assert {process.name: process.restart for process in processes(stand_in_plan(tmp_path))} == {
         "actions-1": True,
@@ -115,7 +107,7 @@ def test_a_killed_server_is_restarted_and_nginx_exiting_stops_everything(
     supervisor.start()
     try:
         first.send_signal(signal.SIGKILL)
-        wait_until(lambda: server.popen is not first and server.popen.poll() is None)
+        eventually(lambda: server.popen is not first and server.popen.poll() is None, timeout=30, interval=0.05)
         assert nginx.popen.poll() is None, "the other processes keep running"
         nginx.popen.send_signal(signal.SIGTERM)
         supervisor.join(timeout=30)

@@ -9,7 +9,8 @@ import uuid
 
 import requests
 
-from tests.cluster.cluster import TOKEN, Cluster, answers, wait_until
+from tests.cluster.cluster import TOKEN, Cluster, answers
+from tests.polling import eventually
 from tests.web.socketio_client import RasaSocket, texts
 
 # Longer than a reply that is delivered takes, on two busy cores.
@@ -30,7 +31,9 @@ def bridge_reply(cluster: Cluster, server_url: str, sender_id: str, reply: str) 
 async def test_an_agent_reply_through_the_other_server_reaches_the_customers_socket(cluster: Cluster) -> None:
     rasa_1, rasa_2 = cluster.backend_urls
     for url in (rasa_1, rasa_2):
-        await asyncio.to_thread(wait_until, lambda url=url: answers(f"{url}/"), BACK_SECONDS, f"{url} answering")
+        await asyncio.to_thread(
+            eventually, lambda url=url: answers(f"{url}/"), timeout=BACK_SECONDS, what=f"{url} answering", interval=0.5
+        )
     socket = RasaSocket(rasa_1)
     await socket.connect()
     try:

@@ -12,10 +12,9 @@ process.
 from __future__ import annotations
 
 import re
-import time
 import uuid
 import xml.etree.ElementTree as ET
-from collections.abc import Callable, Iterator
+from collections.abc import Iterator
 from dataclasses import dataclass, field
 from typing import Any, TypeVar
 from urllib.parse import parse_qs, urlsplit
@@ -33,6 +32,7 @@ from tests.e2e.servers import TWILIO_SMS_NUMBER as SMS_NUMBER
 from tests.e2e.servers import TWILIO_WEBHOOK as WEBHOOK
 from tests.e2e.servers import TWILIO_WHATSAPP_NUMBER as WHATSAPP_NUMBER
 from tests.e2e.servers import Servers
+from tests.polling import eventually
 
 AGENT_USERNAME = "laura"
 AGENT_NAME = "Laura Gómez"
@@ -57,18 +57,6 @@ def agent_account(servers: Servers) -> None:
         )
     finally:
         engine.dispose()
-
-
-def eventually(probe: Callable[[], T | None], *, timeout: float = 15.0, what: str = "condition") -> T:
-    """``probe()``'s first truthy value, polled (the conversation log is written in the background)."""
-    deadline = time.monotonic() + timeout
-    while True:
-        value = probe()
-        if value:
-            return value
-        if time.monotonic() > deadline:
-            raise AssertionError(f"{what}: not within {timeout} s")
-        time.sleep(0.25)
 
 
 def messages_of(twiml: str) -> list[str]:

@@ -17,8 +17,8 @@ from noc.db.agents import create_agent
 from noc.db.conversation_log import list_messages
 from noc.db.db import make_engine, make_session_factory
 from tests.e2e.servers import Servers
+from tests.polling import eventually
 from tests.web.test_widget_browser import TICKET, WidgetChat
-from tests.web.test_widget_fake_server import wait_until
 
 PASSWORD = "clave-de-prueba-123"
 REPLY = "Hola, soy Ana del NOC: ya estoy revisando su enlace."
@@ -79,7 +79,7 @@ def test_agent_takes_over_from_the_widget_and_hands_back(
     expect(customer.user.last).to_have_text("¿Sigue ahí? Tenemos una reunión a las 3")
     # The turn is over once its message is in the conversation log (saved with
     # the turn, after any answer was sent): only then is "no answer" known.
-    wait_until(lambda: "¿Sigue ahí? Tenemos una reunión a las 3" in user_lines(servers, customer_page))
+    eventually(lambda: "¿Sigue ahí? Tenemos una reunión a las 3" in user_lines(servers, customer_page))
     expect(customer.bot).to_have_count(bot_messages)
 
     # The agent logs in and finds the conversation waiting, with its transcript.

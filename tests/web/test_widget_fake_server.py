@@ -7,13 +7,13 @@ bot, the typing indicator, a server restart, a small screen.
 from __future__ import annotations
 
 import json
-import time
-from collections.abc import Callable, Iterator
+from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
 from playwright.sync_api import Page, expect
 
+from tests.polling import eventually
 from tests.web.conftest import checked_page
 from tests.web.fake_rasa import HTML_ANSWER, FakeRasa
 
@@ -33,14 +33,6 @@ def page(browser, fake_rasa: FakeRasa) -> Iterator[Page]:
     fake_rasa.events.clear()
     with checked_page(browser, height=800) as page:
         yield page
-
-
-def wait_until(condition: Callable[[], object], timeout: float = 10.0) -> None:
-    deadline = time.monotonic() + timeout
-    while not condition():
-        if time.monotonic() > deadline:
-            raise AssertionError("condition not met in time")
-        time.sleep(0.05)
 
 
 def stored_state(page: Page) -> dict:
@@ -86,7 +78,7 @@ def test_bot_markup_is_text_buttons_send_payloads_and_a_restart_is_survived(page
     replies.first.click()
     user = page.locator(".msg--user .bubble")
     expect(user.last).to_have_text(title)
-    wait_until(lambda: [m["message"] for m in fake_rasa.received("user_uttered")] == ["html", "/affirm"])
+    eventually(lambda: [m["message"] for m in fake_rasa.received("user_uttered")] == ["html", "/affirm"])
     expect(dialog.get_by_role("group", name="Respuestas sugeridas")).to_have_count(0)
     expect(bot).to_have_count(2)
     assert page.evaluate("() => [window.__nocBotXss ?? null, window.__nocQrXss ?? null]") == [None, None]
@@ -111,7 +103,7 @@ def test_bot_markup_is_text_buttons_send_payloads_and_a_restart_is_survived(page
     page.reload()
     expect(dialog).to_be_visible()
     expect(page.locator(".msg")).to_have_count(6)
-    wait_until(lambda: len(fake_rasa.received("session_request")) == 3)
+    eventually(lambda: len(fake_rasa.received("session_request")) == 3)
     assert fake_rasa.received("session_request")[-1]["session_id"] == session_id
 
 
@@ -127,11 +119,11 @@ def test_a_message_whose_socket_died_before_the_ack_is_sent_again_and_answered_o
     textbox.press("Enter")
     # Answered, then the socket is cut before the acknowledgement: the widget
     # reconnects and sends the message again with the same id.
-    wait_until(lambda: len(fake_rasa.received("user_uttered")) == 2, timeout=20)
+    eventually(lambda: len(fake_rasa.received("user_uttered")) == 2, timeout=20)
     first, again = fake_rasa.received("user_uttered")
     assert first["message_id"] == again["message_id"] and first["message"] == again["message"] == "corte"
     expect(dialog.get_by_role("status").filter(has_text="En línea")).to_be_visible(timeout=10_000)
-    wait_until(lambda: stored_state(page)["outbox"] == [])
+    eventually(lambda: stored_state(page)["outbox"] == [])
     # The saved answer came twice, once per copy; it is shown once.
     expect(page.locator(".msg--bot .bubble")).to_have_count(1)
     expect(page.locator(".msg--bot .bubble")).to_have_text("Recibido: corte")
