@@ -90,9 +90,14 @@ function newSessionId() {
   return Array.from(bytes, (b) => b.toString(16).padStart(2, "0")).join("");
 }
 
+/** An id kept in sessionStorage (a session's, a message's), or a new one if it is not one. */
+function storedId(value) {
+  return isString(value) && /^[\w-]{8,64}$/.test(value) ? value : newSessionId();
+}
+
 /** An outbox entry: the text and the id the server knows the message by. */
 function outgoing(text, id) {
-  return { id: isString(id) && /^[\w-]{8,64}$/.test(id) ? id : newSessionId(), text };
+  return { id: storedId(id), text };
 }
 
 function isString(value) {
@@ -135,7 +140,7 @@ class Store {
     try {
       const data = JSON.parse(raw);
       return {
-        sessionId: isString(data.sessionId) && /^[\w-]{8,64}$/.test(data.sessionId) ? data.sessionId : empty.sessionId,
+        sessionId: storedId(data.sessionId),
         messages: (Array.isArray(data.messages) ? data.messages : []).map(cleanMessage).filter(Boolean),
         // Strings: an outbox kept by the widget before messages had ids.
         outbox: (Array.isArray(data.outbox) ? data.outbox : [])
