@@ -18,6 +18,9 @@ from pathlib import Path
 
 import requests
 
+from noc.db.conversation_log import list_messages
+from noc.db.db import make_engine, make_session_factory
+
 ROOT = Path(__file__).resolve().parents[2]
 BIN = Path(sys.executable).parent
 MODEL = ROOT / "models" / "noc.tar.gz"
@@ -48,6 +51,14 @@ class Servers:
     commands: dict[str, list[str]] = field(default_factory=dict)
     env: dict[str, str] = field(default_factory=dict)
     processes: dict[str, subprocess.Popen] = field(default_factory=dict)
+
+    def conversation_log(self, sender_id: str) -> list[dict]:
+        """The sender's messages in the live conversation log, read from the stack's database."""
+        engine = make_engine(self.database_url)
+        try:
+            return list_messages(make_session_factory(engine), sender_id=sender_id)
+        finally:
+            engine.dispose()
 
     def start(self, name: str) -> subprocess.Popen:
         log = open(self.log_dir / f"{name}.log", "a")  # noqa: SIM115 - closed with the process

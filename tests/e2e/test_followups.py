@@ -10,7 +10,6 @@ import uuid
 
 import requests
 
-from noc.db.conversation_log import list_messages
 from noc.db.db import make_engine, make_session_factory
 from tests.e2e.conftest import Chat
 from tests.e2e.servers import Servers
@@ -31,19 +30,11 @@ def bridge(servers: Servers, route: str, payload: dict, token: str | None = None
     )
 
 
-def conversation_log(servers: Servers, sender_id: str) -> list[dict]:
-    engine = make_engine(servers.database_url)
-    try:
-        return list_messages(make_session_factory(engine), sender_id=sender_id)
-    finally:
-        engine.dispose()
-
-
 def wait_for_log(servers: Servers, sender_id: str, predicate, timeout: float = 10) -> list[dict]:
     deadline = time.monotonic() + timeout
     log: list[dict] = []
     while time.monotonic() < deadline:
-        log = conversation_log(servers, sender_id)
+        log = servers.conversation_log(sender_id)
         if predicate(log):
             return log
         time.sleep(0.3)

@@ -25,7 +25,6 @@ from twilio.request_validator import RequestValidator
 
 from noc.db.agents import create_agent
 from noc.db.db import make_engine, make_session_factory
-from tests.e2e.fake_twilio import FakeTwilioApi
 from tests.e2e.servers import TWILIO_ACCOUNT_SID as ACCOUNT_SID
 from tests.e2e.servers import TWILIO_AUTH_TOKEN as AUTH_TOKEN
 from tests.e2e.servers import TWILIO_SMS_NUMBER as SMS_NUMBER
@@ -40,11 +39,6 @@ AGENT_PASSWORD = "clave-de-prueba-journeys"
 
 TICKET = re.compile(r"INC-\d{4}-\d{6}")
 T = TypeVar("T")
-
-
-@pytest.fixture
-def fake_twilio(twilio_api: FakeTwilioApi) -> FakeTwilioApi:
-    return twilio_api
 
 
 @pytest.fixture(scope="package", autouse=True)

@@ -18,6 +18,7 @@ import uuid
 
 import pytest
 
+from tests.e2e.fake_twilio import FakeTwilioApi
 from tests.e2e.servers import Servers
 from tests.journeys.conftest import (
     AGENT_NAME,
@@ -25,7 +26,6 @@ from tests.journeys.conftest import (
     TICKET,
     WHATSAPP_NUMBER,
     AgentConsole,
-    FakeTwilioApi,
     Phone,
     api_get,
     handoff_of,
@@ -53,7 +53,7 @@ def reply_text(channel: str) -> str:
 )
 def test_twilio_customer_is_answered_by_an_agent_and_then_by_the_bot_again(
     servers: Servers,
-    fake_twilio: FakeTwilioApi,
+    twilio_api: FakeTwilioApi,
     console: AgentConsole,
     from_: str,
     to: str,
@@ -82,14 +82,14 @@ def test_twilio_customer_is_answered_by_an_agent_and_then_by_the_bot_again(
     # "respuesta_no_entregada" was the bug: the bridge found no channel for "whatsapp"/"sms".
     assert console.reply(ticket, reply) == "respuesta"
     assert f"Respondió al cliente (entregado por {channel_label})" in console.page(ticket)
-    assert [(m["To"], m["From"], m["Body"]) for m in fake_twilio.sent_to(to)] == [(to, noc_number, reply)]
+    assert [(m["To"], m["From"], m["Body"]) for m in twilio_api.sent_to(to)] == [(to, noc_number, reply)]
     lines = console.wait_for_message(ticket, "agent", reply)
     for said in (SYMPTOM, COMPANY, ASK_FOR_AGENT, WHILE_PAUSED):
         assert ("user", said) in lines, lines
 
     # Handed back: the bot says so on the customer's channel and asks its pending question again.
     assert console.hand_back(ticket) == "devuelto"
-    handed_back = fake_twilio.sent_to(to)[1:]
+    handed_back = twilio_api.sent_to(to)[1:]
     assert handed_back and all(m["From"] == noc_number for m in handed_back), handed_back
     assert "ID del servicio" in handed_back[-1]["Body"], handed_back
     assert handoff_of(servers, ticket)["status"] == "devuelto"
@@ -98,7 +98,7 @@ def test_twilio_customer_is_answered_by_an_agent_and_then_by_the_bot_again(
     console.wait_for_message(ticket, "user", SERVICE_ID)
 
     # The agent closes the incident; the conversation is already the bot's, so nothing more is sent.
-    sent_before_close = len(fake_twilio.sent_to(to))
+    sent_before_close = len(twilio_api.sent_to(to))
     assert console.close(ticket) == "cerrado"
     record = api_get(servers, f"/api/incidents/{ticket}")
     assert record["status"] == "cerrado"
@@ -109,16 +109,16 @@ def test_twilio_customer_is_answered_by_an_agent_and_then_by_the_bot_again(
     assert [said.index(item) for item in order] == sorted(said.index(item) for item in order), said
     # The handoff itself ended with the hand back.
     assert handoff_of(servers, ticket)["status"] == "devuelto"
-    assert len(fake_twilio.sent_to(to)) == sent_before_close
+    assert len(twilio_api.sent_to(to)) == sent_before_close
     # Only the agent's reply and the hand back went through the REST API; the bot's other answers were TwiML.
-    bodies = "\n".join(m["Body"] for m in fake_twilio.sent_to(to))
+    bodies = "\n".join(m["Body"] for m in twilio_api.sent_to(to))
     assert "empresa" not in bodies.lower() and "nombre" not in bodies.lower(), bodies
 
 
 async def test_web_chat_customer_is_answered_by_an_agent_and_then_by_the_bot_again(
-    servers: Servers, fake_twilio: FakeTwilioApi, console: AgentConsole
+    servers: Servers, twilio_api: FakeTwilioApi, console: AgentConsole
 ) -> None:
-    sent_through_twilio = len(fake_twilio.messages)
+    sent_through_twilio = len(twilio_api.messages)
     socket = RasaSocket(servers.rasa_url)
     await socket.connect()
     try:
@@ -152,4 +152,4 @@ async def test_web_chat_customer_is_answered_by_an_agent_and_then_by_the_bot_aga
     finally:
         await socket.close()
     # A web chat conversation never goes through Twilio.
-    assert len(fake_twilio.messages) == sent_through_twilio
+    assert len(twilio_api.messages) == sent_through_twilio

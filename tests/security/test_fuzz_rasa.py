@@ -25,6 +25,7 @@ from hypothesis import strategies as st
 from twilio.request_validator import RequestValidator
 
 from tests.e2e.servers import Servers, start_servers, stop_servers
+from tests.polling import eventually
 from tests.security.fuzz_http import json_values, printable, texts
 from tests.web.socketio_client import RasaSocket
 from tests.web.socketio_client import texts as socket_texts
@@ -286,15 +287,13 @@ def logs(servers: Servers, before: dict) -> dict[str, str]:
         timeout=TIMEOUT,
     )
 
-    def read() -> dict[str, str]:
+    def once_logged() -> dict[str, str] | None:
         names = ("rasa", "actions", "web")
-        return {name: (servers.log_dir / f"{name}.log").read_text(errors="replace") for name in names}
+        found = {name: (servers.log_dir / f"{name}.log").read_text(errors="replace") for name in names}
+        return found if "/api/incidents?sender_id=" in found["web"] else None
 
     # The access log line is written after the answer: poll for it rather than sleep.
-    deadline = time.monotonic() + 10
-    while "/api/incidents?sender_id=" not in (found := read())["web"] and time.monotonic() < deadline:
-        time.sleep(0.1)
-    return found
+    return eventually(once_logged, timeout=10, what="the web server's access-log line", interval=0.1)
 
 
 def assert_only_masked(log: str) -> None:

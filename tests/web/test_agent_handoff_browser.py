@@ -14,7 +14,6 @@ import pytest
 from playwright.sync_api import Page, expect
 
 from noc.db.agents import create_agent
-from noc.db.conversation_log import list_messages
 from noc.db.db import make_engine, make_session_factory
 from tests.e2e.servers import Servers
 from tests.polling import eventually
@@ -51,12 +50,7 @@ def two_pages(browser) -> Iterator[tuple[Page, Page]]:
 def user_lines(servers: Servers, page: Page) -> list[str]:
     """What the widget's customer wrote, as the conversation log holds it."""
     state = json.loads(page.evaluate("() => sessionStorage.getItem(Object.keys(sessionStorage)[0])"))
-    engine = make_engine(servers.database_url)
-    try:
-        log = list_messages(make_session_factory(engine), sender_id=state["sessionId"])
-    finally:
-        engine.dispose()
-    return [m["text"] for m in log if m["role"] == "user"]
+    return [m["text"] for m in servers.conversation_log(state["sessionId"]) if m["role"] == "user"]
 
 
 def test_agent_takes_over_from_the_widget_and_hands_back(

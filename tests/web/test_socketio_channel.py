@@ -7,8 +7,6 @@ import uuid
 
 import requests
 
-from noc.db.conversation_log import list_messages
-from noc.db.db import make_engine, make_session_factory
 from tests.e2e.servers import Servers
 from tests.web.socketio_client import RasaSocket, texts
 
@@ -116,11 +114,5 @@ async def test_a_message_sent_again_with_its_id_is_processed_once_and_answered_a
         assert "servicio" in texts(then).lower(), texts(then)
     finally:
         await client.close()
-    engine = make_engine(servers.database_url)
-    try:
-        users = [
-            m["text"] for m in list_messages(make_session_factory(engine), sender_id=session_id) if m["role"] == "user"
-        ]
-    finally:
-        engine.dispose()
+    users = [m["text"] for m in servers.conversation_log(session_id) if m["role"] == "user"]
     assert users == [message, "Banco Andino"]
